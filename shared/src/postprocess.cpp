@@ -1,0 +1,330 @@
+// postprocess.cpp: activations, connected components and square morphology (see postprocess.h).
+#include "corona/postprocess.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <vector>
+
+#include "det_math.h"
+
+namespace corona {
+
+namespace {
+
+template <class T, class U>
+Image2D<T> same_geometry(const Image2D<U>& src, T fill = T{}) {
+  Image2D<T> out(src.width, src.height, fill);
+  out.spacing_x = src.spacing_x;
+  out.spacing_y = src.spacing_y;
+  out.spacing_known = src.spacing_known;
+  return out;
+}
+
+bool is_nan(float v) { return v != v; }
+
+}  // namespace
+
+// ---- activations -----------------------------------------------------------------------------
+
+MultiChannelImage softmax(const MultiChannelImage& logits) {
+  MultiChannelImage out(logits.channels, logits.width, logits.height);
+  const std::size_t plane = logits.plane_size();
+  const int nc = logits.channels;
+  if (nc <= 0 || logits.data.size() != plane * static_cast<std::size_t>(nc)) return out;
+  std::vector<double> e(static_cast<std::size_t>(nc));
+  for (std::size_t p = 0; p < plane; ++p) {
+    double mx = -std::numeric_limits<double>::infinity();
+    bool nan = false;
+    for (int c = 0; c < nc; ++c) {
+      const float v = logits.data[static_cast<std::size_t>(c) * plane + p];
+      nan = nan || is_nan(v);
+      if (v > mx) mx = v;
+    }
+    double sum = 0.0;
+    for (int c = 0; c < nc; ++c) {
+      // Subtracting the max keeps every exponent <= 0: no overflow, and the max channel gives 1,
+      // so the sum is >= 1 and the division is safe.
+      e[static_cast<std::size_t>(c)] = detmath::exp(logits.data[static_cast<std::size_t>(c) * plane + p] - mx);
+      sum += e[static_cast<std::size_t>(c)];
+    }
+    for (int c = 0; c < nc; ++c) {
+      out.data[static_cast<std::size_t>(c) * plane + p] =
+          nan ? std::numeric_limits<float>::quiet_NaN() : static_cast<float>(e[static_cast<std::size_t>(c)] / sum);
+    }
+  }
+  return out;
+}
+
+LabelMap argmax(const MultiChannelImage& scores) {
+  LabelMap out(scores.width, scores.height, 0);
+  const std::size_t plane = scores.plane_size();
+  const int nc = scores.channels < 255 ? scores.channels : 255;
+  if (nc <= 0 || scores.data.size() < plane * static_cast<std::size_t>(nc)) return out;
+  for (std::size_t p = 0; p < plane; ++p) {
+    int best = 0;
+    float best_v = scores.data[p];
+    for (int c = 1; c < nc; ++c) {
+      const float v = scores.data[static_cast<std::size_t>(c) * plane + p];
+      // Strictly greater: an equal later channel never wins (ties -> lowest index).
+      if (v > best_v || (is_nan(best_v) && !is_nan(v))) {
+        best = c;
+        best_v = v;
+      }
+    }
+    out.pixels[p] = static_cast<std::uint8_t>(best);
+  }
+  return out;
+}
+
+ImageF sigmoid(const ImageF& logits) {
+  ImageF out = same_geometry<float>(logits);
+  for (std::size_t i = 0; i < logits.pixels.size(); ++i) {
+    const double x = logits.pixels[i];
+    // Two forms so that exp's argument is never positive (no overflow to inf/inf).
+    if (x >= 0.0) {
+      out.pixels[i] = static_cast<float>(1.0 / (1.0 + detmath::exp(-x)));
+    } else {
+      const double e = detmath::exp(x);
+      out.pixels[i] = static_cast<float>(e / (1.0 + e));  // NaN falls here and stays NaN
+    }
+  }
+  return out;
+}
+
+LabelMap threshold(const ImageF& prob, float t, std::uint8_t label) {
+  LabelMap out = same_geometry<std::uint8_t>(prob);
+  for (std::size_t i = 0; i < prob.pixels.size(); ++i) {
+    out.pixels[i] = prob.pixels[i] >= t ? label : std::uint8_t{0};  // NaN compares false
+  }
+  return out;
+}
+
+// ---- connected components --------------------------------------------------------------------
+
+namespace {
+
+// Flood fill over the pixels where fg(value) holds; two neighbours join when same(a, b).
+// The explicit stack holds pixel indices (uint32: images are bounded far below 4 G pixels).
+template <class Fg, class Same>
+Components label_regions(const LabelMap& m, Connectivity conn, Fg fg, Same same) {
+  Components out;
+  out.ids = same_geometry<std::int32_t>(m, 0);
+  const int w = m.width;
+  const int h = m.height;
+  if (w <= 0 || h <= 0 || m.pixels.size() != static_cast<std::size_t>(w) * h) return out;
+  static constexpr int kDx[8] = {1, -1, 0, 0, 1, 1, -1, -1};
+  static constexpr int kDy[8] = {0, 0, 1, -1, 1, -1, 1, -1};
+  const int nn = conn == Connectivity::kEight ? 8 : 4;
+  std::vector<std::uint32_t> stack;
+  for (int y0 = 0; y0 < h; ++y0) {
+    for (int x0 = 0; x0 < w; ++x0) {
+      const std::size_t i0 = static_cast<std::size_t>(y0) * w + x0;
+      if (out.ids.pixels[i0] != 0 || !fg(m.pixels[i0])) continue;
+      const auto id = static_cast<std::int32_t>(out.sizes.size() + 1);
+      std::uint64_t n = 0, sx = 0, sy = 0;
+      BoundingBox box{x0, y0, x0, y0};
+      out.ids.pixels[i0] = id;
+      stack.assign(1, static_cast<std::uint32_t>(i0));
+      while (!stack.empty()) {
+        const std::uint32_t i = stack.back();
+        stack.pop_back();
+        const int x = static_cast<int>(i % static_cast<std::uint32_t>(w));
+        const int y = static_cast<int>(i / static_cast<std::uint32_t>(w));
+        ++n;
+        sx += static_cast<std::uint64_t>(x);
+        sy += static_cast<std::uint64_t>(y);
+        if (x < box.min_x) box.min_x = x;
+        if (x > box.max_x) box.max_x = x;
+        if (y < box.min_y) box.min_y = y;
+        if (y > box.max_y) box.max_y = y;
+        for (int k = 0; k < nn; ++k) {
+          const int xn = x + kDx[k];
+          const int yn = y + kDy[k];
+          if (xn < 0 || yn < 0 || xn >= w || yn >= h) continue;
+          const std::size_t j = static_cast<std::size_t>(yn) * w + xn;
+          if (out.ids.pixels[j] != 0 || !fg(m.pixels[j]) || !same(m.pixels[i], m.pixels[j])) continue;
+          out.ids.pixels[j] = id;
+          stack.push_back(static_cast<std::uint32_t>(j));
+        }
+      }
+      out.sizes.push_back(n);
+      out.boxes.push_back(box);
+      out.centroid_x.push_back(static_cast<double>(sx) / static_cast<double>(n));
+      out.centroid_y.push_back(static_cast<double>(sy) / static_cast<double>(n));
+    }
+  }
+  return out;
+}
+
+bool lesion_like(std::uint8_t v) { return v != 0 && v != kIgnoreLabel; }
+
+}  // namespace
+
+Components connected_components(const LabelMap& mask, std::uint8_t label, Connectivity c) {
+  return label_regions(
+      mask, c, [label](std::uint8_t v) { return v == label; },
+      [](std::uint8_t, std::uint8_t) { return true; });
+}
+
+Components connected_components_nonzero(const LabelMap& mask, Connectivity c) {
+  return label_regions(mask, c, lesion_like, [](std::uint8_t, std::uint8_t) { return true; });
+}
+
+LabelMap remove_small_components(const LabelMap& labels, const std::vector<std::uint64_t>& min_px,
+                                 Connectivity c) {
+  // One pass for all classes: a region is a set of connected pixels of ONE class value.
+  const Components cc = label_regions(labels, c, lesion_like,
+                                      [](std::uint8_t a, std::uint8_t b) { return a == b; });
+  LabelMap out = labels;
+  for (std::size_t i = 0; i < out.pixels.size(); ++i) {
+    const std::int32_t id = cc.ids.pixels[i];
+    if (id == 0) continue;
+    const std::uint8_t v = labels.pixels[i];
+    if (v < min_px.size() && cc.sizes[static_cast<std::size_t>(id - 1)] < min_px[v]) out.pixels[i] = 0;
+  }
+  return out;
+}
+
+LabelMap remove_small_components(const LabelMap& labels, std::uint64_t min_px, Connectivity c) {
+  std::vector<std::uint64_t> per_class(255, min_px);
+  return remove_small_components(labels, per_class, c);
+}
+
+LabelMap keep_largest_component(const LabelMap& labels, std::uint8_t label, Connectivity c) {
+  const Components cc = connected_components(labels, label, c);
+  LabelMap out = labels;
+  if (cc.count() == 0) return out;
+  std::size_t best = 0;
+  for (std::size_t k = 1; k < cc.count(); ++k) {
+    if (cc.sizes[k] > cc.sizes[best]) best = k;  // strict: ties keep the first in raster order
+  }
+  for (std::size_t i = 0; i < out.pixels.size(); ++i) {
+    const std::int32_t id = cc.ids.pixels[i];
+    if (id != 0 && static_cast<std::size_t>(id - 1) != best) out.pixels[i] = 0;
+  }
+  return out;
+}
+
+// ---- binary morphology -----------------------------------------------------------------------
+
+namespace {
+
+// One 1D pass of a (2r+1) box along rows (horizontal) or columns, in place on a 0/1 buffer.
+// Dilation: any foreground in the window, outside = background. Erosion: all in-range pixels are
+// foreground, i.e. outside = foreground. Running counts make it O(n) whatever r is.
+void box_pass(std::vector<std::uint8_t>& buf, int w, int h, int r, bool horizontal, bool erode) {
+  const int lines = horizontal ? h : w;
+  const int len = horizontal ? w : h;
+  const std::size_t stride = horizontal ? 1 : static_cast<std::size_t>(w);
+  std::vector<std::uint8_t> line(static_cast<std::size_t>(len));
+  std::vector<int> prefix(static_cast<std::size_t>(len) + 1);
+  for (int l = 0; l < lines; ++l) {
+    const std::size_t base = horizontal ? static_cast<std::size_t>(l) * w : static_cast<std::size_t>(l);
+    prefix[0] = 0;
+    for (int i = 0; i < len; ++i) {
+      line[static_cast<std::size_t>(i)] = buf[base + static_cast<std::size_t>(i) * stride];
+      prefix[static_cast<std::size_t>(i) + 1] = prefix[static_cast<std::size_t>(i)] + (line[static_cast<std::size_t>(i)] ? 1 : 0);
+    }
+    for (int i = 0; i < len; ++i) {
+      const int lo = i - r < 0 ? 0 : i - r;
+      const int hi = i + r >= len ? len - 1 : i + r;
+      const int ones = prefix[static_cast<std::size_t>(hi) + 1] - prefix[static_cast<std::size_t>(lo)];
+      const bool on = erode ? ones == hi - lo + 1 : ones > 0;
+      buf[base + static_cast<std::size_t>(i) * stride] = on ? 1 : 0;
+    }
+  }
+}
+
+void box_filter(std::vector<std::uint8_t>& buf, int w, int h, int r, bool erode) {
+  box_pass(buf, w, h, r, true, erode);
+  box_pass(buf, w, h, r, false, erode);
+}
+
+LabelMap binary_copy(const LabelMap& mask) {
+  LabelMap out = mask;
+  for (auto& v : out.pixels) v = v ? 1 : 0;
+  return out;
+}
+
+bool valid(const LabelMap& m) {
+  return m.width > 0 && m.height > 0 && m.pixels.size() == static_cast<std::size_t>(m.width) * m.height;
+}
+
+LabelMap single_op(const LabelMap& mask, int r, bool erode) {
+  LabelMap out = binary_copy(mask);
+  if (r <= 0 || !valid(mask)) return out;
+  box_filter(out.pixels, out.width, out.height, r, erode);
+  return out;
+}
+
+// Two operations on a canvas padded by r on every side, then cropped back. Within the padded
+// canvas every window of an in-image pixel is fully inside, so border conventions never matter.
+LabelMap padded_pair(const LabelMap& mask, int r, bool erode_first) {
+  LabelMap out = binary_copy(mask);
+  if (r <= 0 || !valid(mask)) return out;
+  const int pw = mask.width + 2 * r;
+  const int ph = mask.height + 2 * r;
+  std::vector<std::uint8_t> canvas(static_cast<std::size_t>(pw) * ph, 0);
+  for (int y = 0; y < mask.height; ++y) {
+    for (int x = 0; x < mask.width; ++x) {
+      canvas[static_cast<std::size_t>(y + r) * pw + (x + r)] = out.at(x, y);
+    }
+  }
+  box_filter(canvas, pw, ph, r, erode_first);
+  box_filter(canvas, pw, ph, r, !erode_first);
+  for (int y = 0; y < mask.height; ++y) {
+    for (int x = 0; x < mask.width; ++x) {
+      out.at(x, y) = canvas[static_cast<std::size_t>(y + r) * pw + (x + r)];
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+LabelMap dilate_square(const LabelMap& mask, int r) { return single_op(mask, r, false); }
+LabelMap erode_square(const LabelMap& mask, int r) { return single_op(mask, r, true); }
+LabelMap close_square(const LabelMap& mask, int r) { return padded_pair(mask, r, false); }
+LabelMap open_square(const LabelMap& mask, int r) { return padded_pair(mask, r, true); }
+
+LabelMap fill_holes(const LabelMap& mask) {
+  LabelMap out = binary_copy(mask);
+  if (!valid(mask)) return out;
+  const int w = mask.width;
+  const int h = mask.height;
+  // Flood the background from every border pixel (4-connected); what it cannot reach is a hole.
+  std::vector<std::uint8_t> outside(out.pixels.size(), 0);
+  std::vector<std::uint32_t> stack;
+  auto seed = [&](int x, int y) {
+    const std::size_t i = static_cast<std::size_t>(y) * w + x;
+    if (out.pixels[i] == 0 && !outside[i]) {
+      outside[i] = 1;
+      stack.push_back(static_cast<std::uint32_t>(i));
+    }
+  };
+  for (int x = 0; x < w; ++x) {
+    seed(x, 0);
+    seed(x, h - 1);
+  }
+  for (int y = 0; y < h; ++y) {
+    seed(0, y);
+    seed(w - 1, y);
+  }
+  while (!stack.empty()) {
+    const std::uint32_t i = stack.back();
+    stack.pop_back();
+    const int x = static_cast<int>(i % static_cast<std::uint32_t>(w));
+    const int y = static_cast<int>(i / static_cast<std::uint32_t>(w));
+    if (x > 0) seed(x - 1, y);
+    if (x + 1 < w) seed(x + 1, y);
+    if (y > 0) seed(x, y - 1);
+    if (y + 1 < h) seed(x, y + 1);
+  }
+  for (std::size_t i = 0; i < out.pixels.size(); ++i) {
+    if (!outside[i]) out.pixels[i] = 1;
+  }
+  return out;
+}
+
+}  // namespace corona

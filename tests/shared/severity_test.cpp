@@ -1,0 +1,172 @@
+// Tests for corona/severity.h: class areas with and without spacing, band boundaries, and lung
+// involvement on a synthetic two-lung slice with hand-computed counts.
+#include "corona/severity.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "corona/image_io.h"
+#include "corona/lung_mask.h"
+
+namespace corona {
+namespace {
+
+TEST(SeverityBand, BoundariesAreHalfOpen) {
+  const struct {
+    double percent;
+    int band;
+  } cases[] = {
+      {0.0, 0},     {-1.0, 0},    {std::numeric_limits<double>::quiet_NaN(), 0},
+      {0.001, 1},   {25.0, 1},    {25.0001, 2},
+      {50.0, 2},    {50.0001, 3}, {75.0, 3},
+      {75.0001, 4}, {100.0, 4},
+  };
+  for (const auto& c : cases) EXPECT_EQ(severity_band(c.percent), c.band) << c.percent;
+}
+
+TEST(SeverityClassAreas, WithAndWithoutSpacing) {
+  // 2 x 3: values 0 0 1 / 2 255 7 -> bg 2, class1 1, class2 1; 255 and 7 (>= num_classes) nowhere.
+  LabelMap m(3, 2);
+  m.pixels = {0, 0, 1, 2, 255, 7};
+  const struct {
+    bool known;
+    double sx, sy;
+    std::vector<double> mm2;
+  } cases[] = {
+      {false, 1.0, 1.0, {0.0, 0.0, 0.0, 0.0}},
+      {true, 0.7, 0.8, {2 * 0.56, 0.56, 0.56, 0.0}},
+      {true, 0.5, 0.5, {0.5, 0.25, 0.25, 0.0}},
+  };
+  const std::vector<std::uint64_t> px = {2, 1, 1, 0};
+  for (const auto& c : cases) {
+    m.spacing_known = c.known;
+    m.spacing_x = c.sx;
+    m.spacing_y = c.sy;
+    const std::vector<ClassArea> a = class_areas(m, 4);
+    ASSERT_EQ(a.size(), 4u);
+    for (std::size_t k = 0; k < 4; ++k) {
+      EXPECT_EQ(a[k].px, px[k]) << k;
+      EXPECT_EQ(a[k].mm2_known, c.known);
+      EXPECT_NEAR(a[k].mm2, c.mm2[k], 1e-12) << k;
+    }
+  }
+  EXPECT_TRUE(class_areas(m, 0).empty());
+}
+
+// 10 x 4 slice: right lung columns 0..3, left lung columns 6..9 (16 px each), a gap at 4..5.
+// Centroid columns 1.5 and 7.5: outside lesions at x < 4.5 belong to the right lung.
+LabelMap two_lungs() {
+  LabelMap lungs(10, 4, 0);
+  for (int y = 0; y < 4; ++y) {
+    for (int x = 0; x < 4; ++x) lungs.at(x, y) = 1;
+    for (int x = 6; x < 10; ++x) lungs.at(x, y) = 2;
+  }
+  return lungs;
+}
+
+TEST(SeverityAssess, TwoLungsHandComputed) {
+  LabelMap les(10, 4, 0);
+  les.at(0, 0) = 1;    // right lung, GGO
+  les.at(1, 0) = 1;
+  les.at(2, 0) = 2;    // right lung, consolidation
+  les.at(3, 0) = 2;
+  les.at(4, 1) = 3;    // outside, x 4 < 4.5 -> right (its area grows by one)
+  les.at(5, 1) = 3;    // outside, x 5 > 4.5 -> left
+  les.at(6, 0) = 1;    // left lung
+  les.at(7, 0) = 255;  // unknown inside the left lung: not lesion, not lung
+  les.at(4, 3) = 255;  // unknown outside: nothing
+  const SeverityReport r = assess_severity(les, two_lungs());
+
+  const struct {
+    const char* name;
+    const LungInvolvement& got;
+    std::uint64_t lung_px, lesion_px, outside;
+    double percent;
+    int band;
+  } cases[] = {
+      {"right", r.right, 17, 5, 1, 500.0 / 17.0, 2},  // 29.4 %
+      {"left", r.left, 16, 2, 1, 12.5, 1},            // 16 - 1 unknown + 1 outside
+      {"total", r.total, 33, 7, 2, 700.0 / 33.0, 1},  // 21.2 %
+  };
+  for (const auto& c : cases) {
+    EXPECT_EQ(c.got.lung_px, c.lung_px) << c.name;
+    EXPECT_EQ(c.got.lesion_px, c.lesion_px) << c.name;
+    EXPECT_EQ(c.got.outside_lesion_px, c.outside) << c.name;
+    EXPECT_DOUBLE_EQ(c.got.percent, c.percent) << c.name;
+    EXPECT_EQ(c.got.severity_band, c.band) << c.name;
+  }
+  // Classes 0..3 over the 38 pixels that are not 255.
+  const std::vector<std::uint64_t> px = {31, 3, 2, 2};
+  ASSERT_EQ(r.classes.size(), 4u);
+  for (std::size_t k = 0; k < 4; ++k) EXPECT_EQ(r.classes[k].px, px[k]) << k;
+  EXPECT_FALSE(r.classes[1].mm2_known);
+}
+
+TEST(SeverityAssess, ExactQuarterIsBandOne) {
+  LabelMap lungs(4, 1, 1);
+  LabelMap les(4, 1, 0);
+  les.at(2, 0) = 1;
+  const SeverityReport r = assess_severity(les, lungs);
+  EXPECT_DOUBLE_EQ(r.right.percent, 25.0);
+  EXPECT_EQ(r.right.severity_band, 1);
+  EXPECT_EQ(r.left.lung_px, 0u);
+  EXPECT_EQ(r.left.percent, 0.0);
+  EXPECT_EQ(r.left.severity_band, 0);
+}
+
+TEST(SeverityAssess, MissingLungs) {
+  // Only a right lung: an outside lesion on the far image right still goes to it.
+  LabelMap lungs(10, 1, 0);
+  lungs.at(0, 0) = 1;
+  LabelMap les(10, 1, 0);
+  les.at(9, 0) = 3;
+  SeverityReport r = assess_severity(les, lungs);
+  EXPECT_EQ(r.right.lung_px, 2u);
+  EXPECT_EQ(r.right.lesion_px, 1u);
+  EXPECT_DOUBLE_EQ(r.right.percent, 50.0);
+  EXPECT_EQ(r.left.lung_px, 0u);
+  // No lung at all: the image centre (x 5) splits; each side is all lesion.
+  les.at(1, 0) = 2;
+  r = assess_severity(les, LabelMap(10, 1, 0));
+  EXPECT_EQ(r.right.lesion_px, 1u);
+  EXPECT_EQ(r.left.lesion_px, 1u);
+  EXPECT_DOUBLE_EQ(r.total.percent, 100.0);
+  EXPECT_EQ(r.total.severity_band, 4);
+}
+
+TEST(SeverityAssess, SizeMismatchGivesZeros) {
+  LabelMap les(4, 4, 1);
+  const SeverityReport r = assess_severity(les, LabelMap(4, 3, 1));
+  EXPECT_EQ(r.total.lung_px, 0u);
+  EXPECT_EQ(r.classes.size(), 4u);
+  EXPECT_EQ(r.classes[1].px, 0u);
+}
+
+TEST(SeverityFixtures, Slice32WithClassicLungMask) {
+  // Reference lesions of the real slice 32 against the classic lung mask. Measured: right
+  // 31578 / 43323 = 72.9 % (band 3), left 31322 / 39559 = 79.2 % (band 4), total 75.9 % (4);
+  // 7059 lesion px (mostly effusion) lay outside both masks and were attributed by side.
+  const std::string dir = std::string(CORONA_FIXTURES_DIR) + "/medseg/";
+  const auto img = load_image_from_file(dir + "tr_im_0032.png");
+  const auto ref = load_label_png_from_file(dir + "tr_mask_4class_0032.png");
+  ASSERT_TRUE(img.ok()) << img.error().message;
+  ASSERT_TRUE(ref.ok()) << ref.error().message;
+  const SeverityReport r = assess_severity(*ref, lung_mask_from_u8(*img));
+  // slices.csv: GGO 5998, consolidation 51341, effusion 5561.
+  EXPECT_EQ(r.classes[1].px, 5998u);
+  EXPECT_EQ(r.classes[2].px, 51341u);
+  EXPECT_EQ(r.classes[3].px, 5561u);
+  EXPECT_EQ(r.total.lesion_px, 5998u + 51341u + 5561u);  // every lesion pixel goes to one lung
+  EXPECT_GE(r.right.severity_band, 3);
+  EXPECT_GE(r.left.severity_band, 3);
+  EXPECT_GT(r.total.percent, 60.0);
+  EXPECT_LT(r.total.percent, 90.0);
+}
+
+}  // namespace
+}  // namespace corona
