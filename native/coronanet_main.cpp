@@ -5,20 +5,20 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <limits>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "corona/file_io.h"
 #include "corona/image_io.h"
 #include "corona/nifti.h"
 
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
+constexpr std::uint64_t kMaxInputBytes = std::uint64_t{4} << 30;  // larger than any CT volume we accept
 
 constexpr const char* kUsage =
     "coronanet: COVID-19 lung CT analysis (research tool, not a diagnostic device)\n"
@@ -69,9 +69,9 @@ nlohmann::json with_error(nlohmann::json description, const std::string& message
 
 // Reads one file and describes it; errors are reported per file, not fatal for the others.
 nlohmann::json describe_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {{"file", path}, {"error", "cannot open the file for reading"}};
-  const std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto read = corona::read_file_bytes(path, kMaxInputBytes);
+  if (!read) return {{"file", path}, {"error", read.error().message}};
+  const std::vector<std::uint8_t>& bytes = *read;
   nlohmann::json out = {{"file", path}, {"bytes", bytes.size()}};
   const corona::FileKind kind = corona::sniff_file_kind(bytes.data(), bytes.size());
   if (kind == corona::FileKind::kPng || kind == corona::FileKind::kJpeg) {

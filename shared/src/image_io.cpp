@@ -2,10 +2,11 @@
 // (stb always expands palettes to colours; labels need the indices).
 #include "corona/image_io.h"
 
+#include "corona/file_io.h"
+
 #include <climits>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <utility>
 
 #include <stb_image.h>
@@ -32,21 +33,8 @@ const char* stb_reason() {
 
 // ---- files -------------------------------------------------------------------------------------
 
-Expected<std::vector<std::uint8_t>> read_file_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) return make_error(path + ": cannot open file for reading");
-  const std::streamoff end = in.tellg();
-  // stb takes int lengths; images beyond 2 GiB are far beyond our pixel cap anyway.
-  if (end < 0 || static_cast<std::uint64_t>(end) > static_cast<std::uint64_t>(INT_MAX)) {
-    return make_error(path + ": file size unreadable or over 2 GiB");
-  }
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(end));
-  in.seekg(0);
-  if (!bytes.empty() && !in.read(reinterpret_cast<char*>(bytes.data()), end)) {
-    return make_error(path + ": read failed");
-  }
-  return Expected<std::vector<std::uint8_t>>(std::move(bytes));
-}
+// stb takes int lengths; images beyond 2 GiB are far beyond our pixel cap anyway.
+constexpr std::uint64_t kMaxImageFileBytes = static_cast<std::uint64_t>(INT_MAX);
 
 template <class T>
 Expected<T> with_path_prefix(const std::string& path, Expected<T> result) {
@@ -450,14 +438,9 @@ std::vector<std::uint8_t> encode_png(int width, int height, int channels, const 
   return out;
 }
 
-Expected<bool> write_file(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+Expected<bool> write_png(const std::string& path, const std::vector<std::uint8_t>& bytes) {
   if (bytes.empty()) return make_error(path + ": PNG encoding failed (empty or inconsistent image)");
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  if (!out) return make_error(path + ": cannot open file for writing");
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  out.close();
-  if (!out) return make_error(path + ": write failed");
-  return true;
+  return write_file_bytes(path, bytes);
 }
 
 }  // namespace
@@ -511,7 +494,7 @@ Expected<ImageU8> load_image_from_buffer(const std::uint8_t* data, std::size_t s
 }
 
 Expected<ImageU8> load_image_from_file(const std::string& path) {
-  auto bytes = read_file_bytes(path);
+  auto bytes = read_file_bytes(path, kMaxImageFileBytes);
   if (!bytes) return bytes.error();
   return with_path_prefix(path, load_image_from_buffer(bytes->data(), bytes->size()));
 }
@@ -533,7 +516,7 @@ Expected<LabelMap> load_label_png_from_buffer(const std::uint8_t* data, std::siz
 }
 
 Expected<LabelMap> load_label_png_from_file(const std::string& path) {
-  auto bytes = read_file_bytes(path);
+  auto bytes = read_file_bytes(path, kMaxImageFileBytes);
   if (!bytes) return bytes.error();
   return with_path_prefix(path, load_label_png_from_buffer(bytes->data(), bytes->size()));
 }
@@ -549,11 +532,11 @@ std::vector<std::uint8_t> encode_png_rgba(const RgbaImage& image) {
 }
 
 Expected<bool> save_png(const std::string& path, const ImageU8& image) {
-  return write_file(path, encode_png_gray(image));
+  return write_png(path, encode_png_gray(image));
 }
 
 Expected<bool> save_png(const std::string& path, const RgbaImage& image) {
-  return write_file(path, encode_png_rgba(image));
+  return write_png(path, encode_png_rgba(image));
 }
 
 }  // namespace corona

@@ -2,6 +2,8 @@
 // checked against the bytes we actually hold before anything is allocated: this code is fuzzed.
 #include "corona/nifti.h"
 
+#include "corona/file_io.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -495,25 +497,11 @@ Expected<NiftiImage> load_nifti_from_buffer(const std::uint8_t* data, std::size_
 }
 
 Expected<NiftiImage> load_nifti_from_file(const std::string& path, const NiftiLoadOptions& options) {
-  std::FILE* f = std::fopen(path.c_str(), "rb");
-  if (f == nullptr) return make_error("cannot open NIfTI file " + path);
-  // Read in chunks instead of trusting ftell (a long is 32 bits in wasm32); refuse files larger
-  // than the biggest the options allow (float64 voxels, plus room for extensions).
-  const std::uint64_t cap = file_byte_cap(options);
-  std::vector<std::uint8_t> bytes;
-  std::uint8_t chunk[1 << 16];
-  std::size_t got = 0;
-  while ((got = std::fread(chunk, 1, sizeof chunk, f)) > 0) {
-    if (std::uint64_t(bytes.size()) + got > cap) {
-      std::fclose(f);
-      return make_error("NIfTI file " + path + " is larger than " + num(cap) + " bytes");
-    }
-    bytes.insert(bytes.end(), chunk, chunk + got);
-  }
-  const bool failed = std::ferror(f) != 0;
-  std::fclose(f);
-  if (failed) return make_error("read error in NIfTI file " + path);
-  auto image = load_nifti_from_buffer(bytes.data(), bytes.size(), options);
+  // Refuse files larger than the biggest the options allow (float64 voxels, plus room for
+  // extensions) before reading them in full.
+  auto bytes = read_file_bytes(path, file_byte_cap(options));
+  if (!bytes) return make_error("cannot read NIfTI file: " + bytes.error().message);
+  auto image = load_nifti_from_buffer(bytes->data(), bytes->size(), options);
   if (!image) return make_error(path + ": " + image.error().message);
   return image;
 }
@@ -781,12 +769,7 @@ bool ends_with_gz(const std::string& path) {
 
 Expected<bool> write_file(const std::string& path, const Expected<std::vector<std::uint8_t>>& bytes) {
   if (!bytes) return make_error(path + ": " + bytes.error().message);
-  std::FILE* f = std::fopen(path.c_str(), "wb");
-  if (f == nullptr) return make_error("cannot create NIfTI file " + path);
-  const bool wrote = std::fwrite(bytes->data(), 1, bytes->size(), f) == bytes->size();
-  const bool closed = std::fclose(f) == 0;
-  if (!wrote || !closed) return make_error("write error in NIfTI file " + path);
-  return true;
+  return write_file_bytes(path, *bytes);
 }
 
 }  // namespace
