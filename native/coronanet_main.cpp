@@ -1,24 +1,13 @@
 // coronanet: the native command-line front-end. One binary, verbs (nnU-Net / git style); each verb
-// adapts the shared core. Model verbs (train, evaluate, export, predict, serve, bench) join as the
-// LibTorch and server parts land.
-#include <algorithm>
-#include <cmath>
+// lives in native/src/verb_*.cpp and adapts the shared core and the LibTorch parts.
 #include <cstdio>
-#include <cstring>
-#include <limits>
 #include <string>
-#include <vector>
 
-#include <nlohmann/json.hpp>
-
-#include "corona/file_io.h"
-#include "corona/image_io.h"
-#include "corona/nifti.h"
+#include "corona_native/verbs.h"
 
 namespace {
 
 constexpr const char* kVersion = "0.1.0";
-constexpr std::uint64_t kMaxInputBytes = std::uint64_t{4} << 30;  // larger than any CT volume we accept
 
 constexpr const char* kUsage =
     "coronanet: COVID-19 lung CT analysis (research tool, not a diagnostic device)\n"
@@ -26,94 +15,17 @@ constexpr const char* kUsage =
     "usage: coronanet <verb> [args]\n"
     "  info FILE...     sniff and decode images (NIfTI .nii/.nii.gz, PNG, JPEG) and print their\n"
     "                   geometry and intensity range as JSON, one object per file\n"
+    "  train --data DIR --out DIR [options]\n"
+    "                   train the segmentation + classification model (coronanet train --help)\n"
     "  version          print the version\n"
     "  help             this text\n";
-
-template <class Range>
-nlohmann::json value_range(const Range& values) {
-  double lo = std::numeric_limits<double>::infinity(), hi = -lo, sum = 0.0;
-  std::size_t finite = 0;
-  for (auto v : values) {
-    const double d = static_cast<double>(v);
-    if (!std::isfinite(d)) continue;
-    lo = std::min(lo, d);
-    hi = std::max(hi, d);
-    sum += d;
-    ++finite;
-  }
-  if (finite == 0) return {{"finite_values", 0}};
-  return {{"min", lo}, {"max", hi}, {"mean", sum / static_cast<double>(finite)},
-          {"non_finite_values", values.size() - finite}};
-}
-
-nlohmann::json describe_nifti(const corona::NiftiImage& nii) {
-  const auto& v = nii.volume;
-  std::vector<std::vector<double>> affine(4, std::vector<double>(4));
-  for (int r = 0; r < 4; ++r)
-    for (int c = 0; c < 4; ++c) affine[r][c] = v.affine(r, c);
-  return {{"format", "NIfTI-1"},
-          {"gzip", nii.header.gzipped},
-          {"shape", {v.nx, v.ny, v.nz}},
-          {"spacing_mm", {v.spacing[0], v.spacing[1], v.spacing[2]}},
-          {"affine", affine},
-          {"datatype", nii.header.datatype},
-          {"qform_code", nii.header.qform_code},
-          {"sform_code", nii.header.sform_code},
-          {"values", value_range(v.voxels)}};
-}
-
-nlohmann::json with_error(nlohmann::json description, const std::string& message) {
-  description["error"] = message;
-  return description;
-}
-
-// Reads one file and describes it; errors are reported per file, not fatal for the others.
-nlohmann::json describe_file(const std::string& path) {
-  auto read = corona::read_file_bytes(path, kMaxInputBytes);
-  if (!read) return {{"file", path}, {"error", read.error().message}};
-  const std::vector<std::uint8_t>& bytes = *read;
-  nlohmann::json out = {{"file", path}, {"bytes", bytes.size()}};
-  const corona::FileKind kind = corona::sniff_file_kind(bytes.data(), bytes.size());
-  if (kind == corona::FileKind::kPng || kind == corona::FileKind::kJpeg) {
-    auto img = corona::load_image_from_buffer(bytes.data(), bytes.size());
-    if (!img) return with_error(out, img.error().message);
-    out.update({{"format", corona::file_kind_name(kind)},
-                {"shape", {img->width, img->height}},
-                {"values", value_range(img->pixels)}});
-    return out;
-  }
-  const bool nifti_like = kind == corona::FileKind::kNifti1 || kind == corona::FileKind::kNifti2 ||
-                          kind == corona::FileKind::kGzip;  // .nii.gz: the loader inflates it
-  if (!nifti_like) {
-    const std::string found = kind == corona::FileKind::kUnknown ? "format not recognised"
-                                                                 : std::string("found ") + corona::file_kind_name(kind);
-    return with_error(out, "not a NIfTI (.nii/.nii.gz), PNG or JPEG file (" + found + ")");
-  }
-  auto nii = corona::load_nifti_from_buffer(bytes.data(), bytes.size());
-  if (!nii) return with_error(out, nii.error().message);
-  out.update(describe_nifti(*nii));
-  return out;
-}
-
-int run_info(int argc, char** argv) {
-  if (argc < 1) {
-    std::fprintf(stderr, "coronanet info: give at least one file\n");
-    return 2;
-  }
-  int failures = 0;
-  for (int i = 0; i < argc; ++i) {
-    const nlohmann::json d = describe_file(argv[i]);
-    failures += d.contains("error") ? 1 : 0;
-    std::printf("%s\n", d.dump(2).c_str());
-  }
-  return failures == 0 ? 0 : 1;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
   const std::string verb = argc > 1 ? argv[1] : "help";
-  if (verb == "info") return run_info(argc - 2, argv + 2);
+  if (verb == "info") return corona::native::run_info(argc - 2, argv + 2);
+  if (verb == "train") return corona::native::run_train(argc - 2, argv + 2);
   if (verb == "version" || verb == "--version") {
     std::printf("coronanet %s\n", kVersion);
     return 0;

@@ -3,6 +3,7 @@
 #   core (native)      the shared core's GoogleTest suite, Release build
 #   core (wasm)        the same suite compiled with Emscripten, run under node
 #   core (ASan+UBSan)  the same suite again with sanitizers, plus the fuzz-corpus replays
+#   native (LibTorch)  models, data loading, training, resume (tests/native)
 #   oracles            NIfTI vs nibabel, metrics vs scikit-learn (independent implementations)
 #   cross-build        native and wasm give the same preprocessing/metric outputs (<= 1e-6)
 #   browser            the web app in headless Debian Chromium (playwright-core); screenshots in
@@ -73,6 +74,11 @@ run_gtest "core suite (wasm)" "$LOG_DIR/core-wasm.log" node --no-experimental-fe
 
 step "core suite (native, ASan + UBSan)"
 run_gtest "core suite (ASan+UBSan)" "$LOG_DIR/core-asan.log" build/asan/bin/corona_core_tests
+
+if [ -x build/bin/corona_native_tests ]; then
+  step "native suite (LibTorch)"
+  run_gtest "native suite (LibTorch)" "$LOG_DIR/native.log" build/bin/corona_native_tests
+fi
 
 step "fuzz corpus replay (ASan + UBSan)"
 run_ctest "fuzz corpus replay" build/asan -R '^fuzz_replay_'

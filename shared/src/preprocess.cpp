@@ -166,6 +166,10 @@ ImageF normalize_intensity(const ImageF& img, float mean, float std, float input
   return out;
 }
 
+ImageF model_input_from_u8(const ImageU8& img, int size, float mean, float std) {
+  return normalize_intensity(resize_bilinear(u8_to_float(img), size, size), mean, std, 255.0f);
+}
+
 ImageF resize_bilinear(const ImageF& img, int width, int height) {
   ImageF out = resized_like(img, width, height);
   if (out.empty() || img.empty()) return out;

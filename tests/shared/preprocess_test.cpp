@@ -280,5 +280,28 @@ TEST(PreprocessCropPad, CenterCropOrPadPerAxis) {
   EXPECT_EQ(center_crop_or_pad(m, 5, 1).pixels, (std::vector<std::uint8_t>{0, 255, 2, 1, 0}));
 }
 
+
+TEST(PreprocessModelInput, U8ToFloatResizeNormalize) {
+  // 2x2 bytes -> 4x4 bilinear (half-pixel) -> (x / 255 - 0.5) / 0.25.
+  ImageU8 img(2, 2);
+  img.pixels = {0, 255, 255, 0};
+  const ImageF out = model_input_from_u8(img, 4, 0.5f, 0.25f);
+  ASSERT_EQ(out.width, 4);
+  ASSERT_EQ(out.height, 4);
+  // Corner pixels read the corner source pixel only: 0 -> -2, 255 -> +2.
+  EXPECT_FLOAT_EQ(out.at(0, 0), -2.0f);
+  EXPECT_FLOAT_EQ(out.at(3, 0), 2.0f);
+  EXPECT_FLOAT_EQ(out.at(0, 3), 2.0f);
+  // (1, 1): src (0.25, 0.25): 0.75*0.75*0 + 2*0.75*0.25*255 + 0.25*0.25*0 = 95.625 -> -0.5.
+  EXPECT_NEAR(out.at(1, 1), (95.625f / 255.0f - 0.5f) / 0.25f, 1e-6f);
+  // Same as the three steps spelled out.
+  const ImageF ref = normalize_intensity(resize_bilinear(u8_to_float(img), 4, 4), 0.5f, 0.25f, 255.0f);
+  EXPECT_EQ(out.pixels, ref.pixels);
+  // Identity size: only the normalisation.
+  const ImageF same = model_input_from_u8(img, 2, 0.0f, 1.0f);
+  EXPECT_EQ(same.pixels, (std::vector<float>{0.0f, 1.0f, 1.0f, 0.0f}));
+  EXPECT_TRUE(model_input_from_u8(img, 0, 0.5f, 0.25f).empty());
+}
+
 }  // namespace
 }  // namespace corona

@@ -52,6 +52,11 @@ ImageU8 float_to_u8(const ImageF& img);
 // input_max = 1 for MONAI NormalizeIntensity(subtrahend=mean, divisor=std)). std == 0 counts as 1.
 ImageF normalize_intensity(const ImageF& img, float mean, float std, float input_max = 255.0f);
 
+// THE one way an 8-bit slice (0..255, lung window) becomes the network input, for training, the
+// server and the browser alike: u8_to_float -> resize_bilinear to size x size ->
+// normalize_intensity(mean, std, 255). size <= 0 gives an empty image.
+ImageF model_input_from_u8(const ImageU8& img, int size, float mean, float std);
+
 // ---- resizing --------------------------------------------------------------------------------
 // Both resizers update spacing (spacing * in / out) and keep spacing_known. A non-positive target
 // size gives an empty image; an empty source gives a zero-filled image of the target size.

@@ -1,0 +1,67 @@
+// corona_native/checkpoint.h: one training checkpoint file (LibTorch archive): the model's weights
+// and its config, the optimizer state and every bit of randomness, so training can resume exactly;
+// evaluate / export / predict load the model from the same file. Writes are atomic (temp + rename).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+#include "corona/augment.h"
+#include "corona/image.h"
+#include "corona_native/model.h"
+
+namespace corona::native {
+
+// Everything but tensors. The archive also holds "model" (parameters and buffers), "optimizer"
+// (Adam's param groups and moments, when saved) and "torch_generator" (the CPU generator state).
+struct CheckpointMeta {
+  int format_version = 1;
+  ModelConfig model;
+  std::string task = "multiclass";  // "multiclass" (labels 0-3) or "binary" (0-1)
+  int input_size = 256;
+  float input_mean = 0.5f;  // normalisation, see dataset.h
+  float input_std = 0.25f;
+  int epoch = 0;                // epochs completed (1-based count) when written
+  std::int64_t global_step = 0;
+  RngState rng;                 // the trainer's Rng after `epoch` epochs
+  std::vector<std::int64_t> cls_order;  // the UCSD sampling permutation in use, and where in it
+  std::int64_t cls_cursor = 0;
+  double best_metric = -1.0;    // best val mean foreground Dice so far (-1: none yet)
+  int best_epoch = 0;
+  nlohmann::json options;       // the TrainOptions as config.json has them (information only)
+
+  nlohmann::json to_json() const;
+  static Expected<CheckpointMeta> from_json(const nlohmann::json& j);
+};
+
+// Writes path + ".tmp", then renames it onto path, so a crash never leaves a half-written file.
+// optimizer may be null (weights-only file).
+Expected<bool> save_checkpoint(const std::string& path, CoronaNet& model, torch::optim::Optimizer* optimizer,
+                               const CheckpointMeta& meta);
+
+// Reads the meta data only (cheap check before building a model).
+Expected<CheckpointMeta> read_checkpoint_meta(const std::string& path);
+
+// Loads weights (and, when optimizer is non-null, its state; and the torch CPU generator state when
+// restore_torch_rng) into an existing model built with the checkpoint's config; tensors land on
+// `device`. Errors if the model's config differs from the file's.
+Expected<CheckpointMeta> load_checkpoint(const std::string& path, CoronaNet& model,
+                                         torch::optim::Optimizer* optimizer, bool restore_torch_rng,
+                                         torch::Device device = torch::kCPU);
+
+// Builds the model the checkpoint describes and loads its weights (eval mode): what evaluate,
+// export, predict and serve call.
+struct LoadedModel {
+  CoronaNet model{nullptr};
+  CheckpointMeta meta;
+};
+Expected<LoadedModel> load_model_from_checkpoint(const std::string& path, torch::Device device = torch::kCPU);
+
+// Copies src to dst atomically (dst + ".tmp", then rename).
+Expected<bool> copy_file_atomically(const std::string& src, const std::string& dst);
+
+}  // namespace corona::native

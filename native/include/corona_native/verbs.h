@@ -1,0 +1,10 @@
+// corona_native/verbs.h: the coronanet CLI verbs; each takes the arguments after the verb and
+// returns the process exit code (0 ok, 1 failed, 2 usage error).
+#pragma once
+
+namespace corona::native {
+
+int run_info(int argc, char** argv);   // coronanet info FILE...
+int run_train(int argc, char** argv);  // coronanet train --data DIR --out DIR [options]
+
+}  // namespace corona::native

@@ -1,0 +1,199 @@
+// Data loading for training: file layout of ../shared/data, split files, batches as tensors.
+#include "corona_native/dataset.h"
+
+#include <cstdio>
+#include <filesystem>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "corona/file_io.h"
+#include "corona/image_io.h"
+#include "corona/preprocess.h"
+
+namespace corona::native {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr std::uint64_t kMaxSplitFileBytes = 16u << 20;
+
+Expected<bool> require_dir(const fs::path& dir, const std::string& what) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) {
+    return make_error(what + " folder not found: " + dir.string() +
+                      " (expected the layout of ../shared/data, see its README.md)");
+  }
+  return true;
+}
+
+std::string slice_name(const char* prefix, int index) {
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%s%04d.png", prefix, index);
+  return buf;
+}
+
+Expected<std::vector<std::string>> read_list(const fs::path& path) {
+  auto bytes = read_file_bytes(path.string(), kMaxSplitFileBytes);
+  if (!bytes) return make_error("cannot read split list: " + bytes.error().message);
+  std::vector<std::string> names;
+  std::string line;
+  auto flush = [&] {
+    // Trim spaces and the CR of CRLF files; skip empty lines.
+    const auto b = line.find_first_not_of(" \t\r");
+    const auto e = line.find_last_not_of(" \t\r");
+    if (b != std::string::npos) names.push_back(line.substr(b, e - b + 1));
+    line.clear();
+  };
+  for (std::uint8_t c : *bytes) {
+    if (c == '\n') flush();
+    else line.push_back(static_cast<char>(c));
+  }
+  flush();
+  return names;
+}
+
+bool valid_split(const std::string& split) { return split == "train" || split == "val" || split == "test"; }
+
+torch::Tensor image_tensor(const ImageF& img) {
+  return torch::from_blob(const_cast<float*>(img.pixels.data()), {1, img.height, img.width}, torch::kFloat32)
+      .clone();
+}
+
+// The float image, 0..255, resized; the shared first step of both batch kinds.
+Sample resized_sample(const ImageU8& image, const LabelMap* labels, int size) {
+  Sample s;
+  s.image = resize_bilinear(u8_to_float(image), size, size);
+  if (labels != nullptr) s.mask = resize_nearest(*labels, size, size);
+  return s;
+}
+
+}  // namespace
+
+Expected<std::vector<SegCase>> load_medseg_split(const std::string& data_dir, const std::string& split) {
+  if (!valid_split(split)) return make_error("unknown MedSeg split '" + split + "' (use train, val or test)");
+  const fs::path root = fs::path(data_dir) / "medseg100";
+  for (const auto& [dir, what] : {std::pair{root, std::string("MedSeg (medseg100)")},
+                                  std::pair{root / "images", std::string("MedSeg images")},
+                                  std::pair{root / "masks_4class_derived", std::string("MedSeg 4-class masks")},
+                                  std::pair{root / "splits", std::string("MedSeg splits")}}) {
+    auto ok = require_dir(dir, what);
+    if (!ok) return ok.error();
+  }
+  const fs::path split_path = root / "splits" / "covid_semi_seg_split.json";
+  auto bytes = read_file_bytes(split_path.string(), kMaxSplitFileBytes);
+  if (!bytes) return make_error("cannot read the MedSeg split file: " + bytes.error().message);
+  std::vector<int> indices;
+  try {
+    const auto j = nlohmann::json::parse(bytes->begin(), bytes->end());
+    if (!j.contains(split) || !j.at(split).is_array())
+      return make_error(split_path.string() + ": no array \"" + split + "\"");
+    for (const auto& v : j.at(split)) {
+      if (!v.is_number_integer() || v.get<int>() < 0 || v.get<int>() > 9999)
+        return make_error(split_path.string() + ": \"" + split + "\" holds a non-index value " + v.dump());
+      indices.push_back(v.get<int>());
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return make_error(split_path.string() + ": not valid JSON (" + e.what() + ")");
+  }
+  std::vector<SegCase> cases;
+  cases.reserve(indices.size());
+  for (int index : indices) {
+    const fs::path image_path = root / "images" / slice_name("tr_im_", index);
+    const fs::path mask_path = root / "masks_4class_derived" / slice_name("tr_mask_", index);
+    auto image = load_image_from_file(image_path.string());
+    if (!image) return make_error("MedSeg slice " + std::to_string(index) + ": " + image.error().message);
+    auto labels = load_label_png_from_file(mask_path.string());
+    if (!labels) return make_error("MedSeg mask " + std::to_string(index) + ": " + labels.error().message);
+    if (labels->width != image->width || labels->height != image->height) {
+      return make_error(mask_path.string() + ": mask is " + std::to_string(labels->width) + "x" +
+                        std::to_string(labels->height) + " but its image is " + std::to_string(image->width) +
+                        "x" + std::to_string(image->height));
+    }
+    cases.push_back({index, std::move(image).value(), std::move(labels).value()});
+  }
+  return cases;
+}
+
+Expected<std::vector<ClsCase>> load_ucsd_split(const std::string& data_dir, const std::string& split) {
+  if (!valid_split(split)) return make_error("unknown UCSD split '" + split + "' (use train, val or test)");
+  const fs::path root = fs::path(data_dir) / "ucsd_covid_ct_cropped";
+  for (const auto& [dir, what] : {std::pair{root, std::string("UCSD COVID-CT (ucsd_covid_ct_cropped)")},
+                                  std::pair{root / "CT_COVID", std::string("UCSD COVID images")},
+                                  std::pair{root / "CT_NonCOVID", std::string("UCSD non-COVID images")},
+                                  std::pair{root / "splits", std::string("UCSD splits")}}) {
+    auto ok = require_dir(dir, what);
+    if (!ok) return ok.error();
+  }
+  std::vector<ClsCase> cases;
+  for (const auto& [cls, label] : {std::pair{std::string("COVID"), 1}, std::pair{std::string("NonCOVID"), 0}}) {
+    auto names = read_list(root / "splits" / (split + "CT_" + cls + ".txt"));
+    if (!names) return names.error();
+    for (const std::string& name : *names) {
+      const fs::path path = root / ("CT_" + cls) / name;
+      auto image = load_image_from_file(path.string());
+      if (!image) return make_error("UCSD image: " + image.error().message);
+      cases.push_back({name, std::move(image).value(), label});
+    }
+  }
+  return cases;
+}
+
+LabelMap lesion_labels(const LabelMap& labels) {
+  LabelMap out = labels;
+  for (auto& v : out.pixels) {
+    if (v != 0 && v != kIgnoreLabel) v = 1;
+  }
+  return out;
+}
+
+SegBatch make_seg_batch(const std::vector<SegCase>& cases, const std::vector<std::size_t>& indices, int size,
+                        bool augment, const AugmentConfig& cfg, Rng& rng) {
+  std::vector<torch::Tensor> images, targets;
+  for (std::size_t i : indices) {
+    const SegCase& c = cases.at(i);
+    Sample s;
+    if (augment) {
+      s = corona::augment(resized_sample(c.image, &c.labels, size), cfg, rng);
+      s.image = normalize_intensity(s.image, kInputMean, kInputStd, 255.0f);
+    } else {
+      s.image = model_input_from_u8(c.image, size, kInputMean, kInputStd);  // what inference sees
+      s.mask = resize_nearest(c.labels, size, size);
+    }
+    images.push_back(image_tensor(s.image));
+    targets.push_back(
+        torch::from_blob(s.mask.pixels.data(), {s.mask.height, s.mask.width}, torch::kUInt8).to(torch::kInt64));
+  }
+  return {torch::stack(images), torch::stack(targets)};
+}
+
+ClsBatch make_cls_batch(const std::vector<ClsCase>& cases, const std::vector<std::size_t>& indices, int size,
+                        bool augment, const AugmentConfig& cfg, Rng& rng) {
+  std::vector<torch::Tensor> images;
+  std::vector<float> labels;
+  for (std::size_t i : indices) {
+    const ClsCase& c = cases.at(i);
+    ImageF x;
+    if (augment) {
+      x = normalize_intensity(corona::augment(resized_sample(c.image, nullptr, size), cfg, rng).image, kInputMean,
+                              kInputStd, 255.0f);
+    } else {
+      x = model_input_from_u8(c.image, size, kInputMean, kInputStd);
+    }
+    images.push_back(image_tensor(x));
+    labels.push_back(static_cast<float>(c.label));
+  }
+  return {torch::stack(images), torch::tensor(labels, torch::kFloat32)};
+}
+
+std::vector<std::size_t> shuffled_indices(std::size_t n, Rng& rng) {
+  std::vector<std::size_t> order(n);
+  for (std::size_t i = 0; i < n; ++i) order[i] = i;
+  for (std::size_t i = n; i > 1; --i) {
+    const std::size_t j = rng.uniform_int(static_cast<std::uint32_t>(i));
+    std::swap(order[i - 1], order[j]);
+  }
+  return order;
+}
+
+}  // namespace corona::native

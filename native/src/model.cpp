@@ -1,0 +1,262 @@
+// corona_native/model.cpp: U-Net and residual-encoder U-Net with a segmentation head and a
+// CAM-able classification head. Only Conv, BatchNorm, ReLU, MaxPool, ConvTranspose, Concat, Add,
+// a spatial mean and a Linear, so the exporter can write plain ONNX opset 17 for ORT Web.
+#include "corona_native/model.h"
+
+#include <stdexcept>
+#include <utility>
+
+namespace corona::native {
+
+namespace nn = torch::nn;
+namespace F = torch::nn::functional;
+
+// ---------------------------------------------------------------------------------------------
+// ModelConfig
+// ---------------------------------------------------------------------------------------------
+
+nlohmann::json ModelConfig::to_json() const {
+  return nlohmann::json{{"architecture", architecture},   {"in_channels", in_channels},
+                        {"base_channels", base_channels}, {"depth", depth},
+                        {"num_classes", num_classes},     {"classification_head", classification_head}};
+}
+
+std::string ModelConfig::validate() const {
+  if (architecture != "unet" && architecture != "resunet") {
+    return "model.architecture: unknown \"" + architecture + "\" (expected \"unet\" or \"resunet\")";
+  }
+  if (in_channels < 1) return "model.in_channels: must be >= 1, got " + std::to_string(in_channels);
+  if (base_channels < 1 || base_channels > 256) {
+    return "model.base_channels: must be in 1..256, got " + std::to_string(base_channels);
+  }
+  if (depth < 1 || depth > 6) return "model.depth: must be in 1..6, got " + std::to_string(depth);
+  if (num_classes < 2) {
+    return "model.num_classes: must be >= 2 (background + at least one class), got " +
+           std::to_string(num_classes);
+  }
+  return {};
+}
+
+namespace {
+
+// Reads an integer field if present; an error names the field when it is not an integer that
+// fits an int (1.5, "4", true and 1e12 are all rejected rather than silently converted).
+std::string read_int(const nlohmann::json& j, const char* key, int& out) {
+  auto it = j.find(key);
+  if (it == j.end()) return {};
+  if (!it->is_number_integer()) {
+    return std::string("model.") + key + ": must be an integer, got " + it->dump();
+  }
+  const auto v = it->get<std::int64_t>();
+  if (v < -(1LL << 30) || v > (1LL << 30)) {
+    return std::string("model.") + key + ": out of range, got " + it->dump();
+  }
+  out = static_cast<int>(v);
+  return {};
+}
+
+}  // namespace
+
+Expected<ModelConfig> ModelConfig::from_json(const nlohmann::json& j) {
+  if (!j.is_object()) return make_error("model: expected a JSON object, got " + std::string(j.type_name()));
+  static const char* const kKnown[] = {"architecture", "in_channels", "base_channels",
+                                       "depth",        "num_classes", "classification_head"};
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    bool known = false;
+    for (const char* k : kKnown) known = known || it.key() == k;
+    // A typo ("base_channel") would otherwise silently train the default model.
+    if (!known) return make_error("model." + it.key() + ": unknown field");
+  }
+  ModelConfig c;
+  if (auto it = j.find("architecture"); it != j.end()) {
+    if (!it->is_string()) return make_error("model.architecture: must be a string, got " + it->dump());
+    c.architecture = it->get<std::string>();
+  }
+  for (auto [key, field] : {std::pair<const char*, int*>{"in_channels", &c.in_channels},
+                            {"base_channels", &c.base_channels},
+                            {"depth", &c.depth},
+                            {"num_classes", &c.num_classes}}) {
+    if (std::string e = read_int(j, key, *field); !e.empty()) return make_error(std::move(e));
+  }
+  if (auto it = j.find("classification_head"); it != j.end()) {
+    if (!it->is_boolean()) {
+      return make_error("model.classification_head: must be true or false, got " + it->dump());
+    }
+    c.classification_head = it->get<bool>();
+  }
+  if (std::string e = c.validate(); !e.empty()) return make_error(std::move(e));
+  return c;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building blocks
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+nn::Conv2d conv3x3(int in, int out) {
+  // No bias: the BatchNorm right after it has one.
+  return nn::Conv2d(nn::Conv2dOptions(in, out, 3).padding(1).bias(false));
+}
+
+// Two [Conv3x3 -> BN -> ReLU]: the classic U-Net stage.
+nn::Sequential double_conv(int in, int out) {
+  return nn::Sequential({{"conv1", conv3x3(in, out)},
+                         {"bn1", nn::BatchNorm2d(out)},
+                         {"relu1", nn::ReLU()},
+                         {"conv2", conv3x3(out, out)},
+                         {"bn2", nn::BatchNorm2d(out)},
+                         {"relu2", nn::ReLU()}});
+}
+
+// ResNet basic block (He et al. 2016): conv-BN-ReLU-conv-BN plus the identity, or a 1x1
+// conv-BN projection when the channel count changes; ReLU after the add. Stride 1: the
+// down-sampling is the MaxPool between stages, as in the U-Net, so skips line up the same way.
+class BasicBlockImpl : public nn::Module {
+ public:
+  BasicBlockImpl(int in, int out)
+      : conv1_(register_module("conv1", conv3x3(in, out))),
+        bn1_(register_module("bn1", nn::BatchNorm2d(out))),
+        conv2_(register_module("conv2", conv3x3(out, out))),
+        bn2_(register_module("bn2", nn::BatchNorm2d(out))) {
+    if (in != out) {
+      proj_conv_ = register_module("proj_conv", nn::Conv2d(nn::Conv2dOptions(in, out, 1).bias(false)));
+      proj_bn_ = register_module("proj_bn", nn::BatchNorm2d(out));
+    }
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor y = torch::relu(bn1_->forward(conv1_->forward(x)));
+    y = bn2_->forward(conv2_->forward(y));
+    torch::Tensor shortcut = proj_conv_ ? proj_bn_->forward(proj_conv_->forward(x)) : x;
+    return torch::relu(y + shortcut);
+  }
+
+ private:
+  nn::Conv2d conv1_;
+  nn::BatchNorm2d bn1_;
+  nn::Conv2d conv2_;
+  nn::BatchNorm2d bn2_;
+  nn::Conv2d proj_conv_{nullptr};
+  nn::BatchNorm2d proj_bn_{nullptr};
+};
+TORCH_MODULE(BasicBlock);
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// CoronaNet
+// ---------------------------------------------------------------------------------------------
+
+CoronaNetImpl::CoronaNetImpl(const ModelConfig& config) : config_(config) {
+  if (std::string e = config_.validate(); !e.empty()) throw std::invalid_argument("CoronaNet: " + e);
+  const int b = config_.base_channels;
+  const bool residual = config_.architecture == "resunet";
+
+  int in = config_.in_channels;
+  for (int k = 0; k <= config_.depth; ++k) {
+    const int out = b << k;
+    nn::Sequential stage = residual ? nn::Sequential({{"block", BasicBlock(in, out)}}) : double_conv(in, out);
+    encoder_.push_back(register_module("enc" + std::to_string(k), stage));
+    in = out;
+  }
+  for (int k = 0; k < config_.depth; ++k) {
+    const int hi = b << (k + 1);
+    const int lo = b << k;
+    up_.push_back(register_module("up" + std::to_string(k),
+                                  nn::ConvTranspose2d(nn::ConvTranspose2dOptions(hi, lo, 2).stride(2))));
+    // Concat of the skip (lo channels) and the up-sampled path (lo channels).
+    decoder_.push_back(register_module("dec" + std::to_string(k), double_conv(2 * lo, lo)));
+  }
+  seg_head_ = register_module("seg_head", nn::Conv2d(nn::Conv2dOptions(b, config_.num_classes, 1)));
+  if (config_.classification_head) {
+    cls_head_ = register_module("cls_head", nn::Linear(b << config_.depth, 1));
+  }
+}
+
+ModelOutput CoronaNetImpl::forward(const torch::Tensor& x) {
+  if (!x.defined() || x.dim() != 4) {
+    throw std::invalid_argument("CoronaNet::forward: expected a 4-D [N, C, H, W] tensor, got " +
+                                (x.defined() ? std::to_string(x.dim()) + "-D" : std::string("undefined")));
+  }
+  if (x.size(1) != config_.in_channels) {
+    throw std::invalid_argument("CoronaNet::forward: expected " + std::to_string(config_.in_channels) +
+                                " input channel(s), got " + std::to_string(x.size(1)));
+  }
+  const std::int64_t multiple = std::int64_t{1} << config_.depth;
+  const std::int64_t h = x.size(2);
+  const std::int64_t w = x.size(3);
+  if (h <= 0 || w <= 0 || h % multiple != 0 || w % multiple != 0) {
+    // Each down-step halves the size; an odd size would make the skip and the up-sampled path
+    // disagree by a pixel at the concat. Pad or resize the input first.
+    throw std::invalid_argument("CoronaNet::forward: input size " + std::to_string(h) + "x" +
+                                std::to_string(w) + " must be a positive multiple of 2^depth = " +
+                                std::to_string(multiple) + " (depth " + std::to_string(config_.depth) +
+                                "); pad or resize the input");
+  }
+
+  std::vector<torch::Tensor> skips;
+  skips.reserve(static_cast<std::size_t>(config_.depth));
+  torch::Tensor y = x;
+  for (int k = 0; k <= config_.depth; ++k) {
+    if (k > 0) y = torch::max_pool2d(y, {2, 2}, {2, 2});
+    y = encoder_[static_cast<std::size_t>(k)]->forward(y);
+    if (k < config_.depth) skips.push_back(y);
+  }
+
+  ModelOutput out;
+  out.features = y;
+  if (cls_head_) {
+    // Global average pooling (ONNX ReduceMean / GlobalAveragePool) then Linear (Gemm).
+    out.cls_logit = cls_head_->forward(y.mean({2, 3})).squeeze(1);
+  }
+  for (int k = config_.depth - 1; k >= 0; --k) {
+    const auto i = static_cast<std::size_t>(k);
+    y = up_[i]->forward(y);
+    y = decoder_[i]->forward(torch::cat({skips[i], y}, 1));
+  }
+  out.seg_logits = seg_head_->forward(y);
+  return out;
+}
+
+torch::Tensor CoronaNetImpl::class_activation_map(const ModelOutput& out, int height, int width) const {
+  if (!cls_head_) {
+    throw std::logic_error("CoronaNet::class_activation_map: the model has no classification head "
+                           "(config.classification_head is false)");
+  }
+  if (!out.features.defined() || out.features.dim() != 4) {
+    throw std::invalid_argument("CoronaNet::class_activation_map: out.features must be a 4-D tensor");
+  }
+  if (height <= 0 || width <= 0) {
+    throw std::invalid_argument("CoronaNet::class_activation_map: height and width must be positive");
+  }
+  const torch::Tensor weight = cls_head_->weight.reshape({1, -1, 1, 1});  // [1, C, 1, 1]
+  if (weight.size(1) != out.features.size(1)) {
+    throw std::invalid_argument("CoronaNet::class_activation_map: features have " +
+                                std::to_string(out.features.size(1)) + " channels, the head expects " +
+                                std::to_string(weight.size(1)));
+  }
+  // sum_c w_c f_c: the logit's spatial decomposition (the mean over positions of this map plus
+  // the bias is the logit).
+  torch::Tensor cam = torch::relu((out.features * weight).sum(1, /*keepdim=*/true));  // [N, 1, h, w]
+  cam = F::interpolate(cam, F::InterpolateFuncOptions()
+                                .size(std::vector<std::int64_t>{height, width})
+                                .mode(torch::kBilinear)
+                                .align_corners(false));
+  cam = cam.squeeze(1);  // [N, H, W]
+  const auto n = cam.size(0);
+  const torch::Tensor flat = cam.reshape({n, -1});
+  const torch::Tensor lo = std::get<0>(flat.min(1)).reshape({n, 1, 1});
+  const torch::Tensor range = std::get<0>(flat.max(1)).reshape({n, 1, 1}) - lo;
+  // A flat map (no positive evidence anywhere) has nothing to highlight: zeros, not 0/0.
+  const torch::Tensor safe = torch::where(range > 1e-12, range, torch::ones_like(range));
+  return torch::where(range > 1e-12, (cam - lo) / safe, torch::zeros_like(cam));
+}
+
+std::int64_t CoronaNetImpl::parameter_count() const {
+  std::int64_t total = 0;
+  for (const auto& p : parameters()) total += p.numel();
+  return total;
+}
+
+}  // namespace corona::native
