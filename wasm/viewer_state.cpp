@@ -49,9 +49,7 @@ bool ViewerState::open(FileRole role, const std::string& name, const std::uint8_
   }
   const bool is_nifti = kind == FileKind::kNifti1 || kind == FileKind::kNifti2;
   if (!is_nifti && kind != FileKind::kPng && kind != FileKind::kJpeg) {
-    const std::string found = kind == FileKind::kUnknown ? "format not recognised"
-                                                         : std::string("looks like ") + file_kind_name(kind);
-    return fail(name + ": not a NIfTI, PNG or JPEG file (" + found + ")");
+    return fail(name + ": " + unsupported_file_message(kind));
   }
   if (role == FileRole::kImage) {
     if (is_nifti) {

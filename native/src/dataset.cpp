@@ -3,6 +3,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <initializer_list>
 #include <stdexcept>
 
 #include <nlohmann/json.hpp>
@@ -18,11 +19,14 @@ namespace fs = std::filesystem;
 
 constexpr std::uint64_t kMaxSplitFileBytes = 16u << 20;
 
-Expected<bool> require_dir(const fs::path& dir, const std::string& what) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) {
-    return make_error(what + " folder not found: " + dir.string() +
-                      " (expected the layout of ../shared/data, see its README.md)");
+// Each (folder, what it holds) must exist; the first missing one is named in the error.
+Expected<bool> require_dirs(std::initializer_list<std::pair<fs::path, std::string>> dirs) {
+  for (const auto& [dir, what] : dirs) {
+    std::error_code ec;
+    if (!fs::is_directory(dir, ec)) {
+      return make_error(what + " folder not found: " + dir.string() +
+                        " (expected the layout of ../shared/data, see its README.md)");
+    }
   }
   return true;
 }
@@ -73,13 +77,11 @@ Sample resized_sample(const ImageU8& image, const LabelMap* labels, int size) {
 Expected<std::vector<SegCase>> load_medseg_split(const std::string& data_dir, const std::string& split) {
   if (!valid_split(split)) return make_error("unknown MedSeg split '" + split + "' (use train, val or test)");
   const fs::path root = fs::path(data_dir) / "medseg100";
-  for (const auto& [dir, what] : {std::pair{root, std::string("MedSeg (medseg100)")},
-                                  std::pair{root / "images", std::string("MedSeg images")},
-                                  std::pair{root / "masks_4class_derived", std::string("MedSeg 4-class masks")},
-                                  std::pair{root / "splits", std::string("MedSeg splits")}}) {
-    auto ok = require_dir(dir, what);
-    if (!ok) return ok.error();
-  }
+  auto dirs_ok = require_dirs({{root, "MedSeg (medseg100)"},
+                               {root / "images", "MedSeg images"},
+                               {root / "masks_4class_derived", "MedSeg 4-class masks"},
+                               {root / "splits", "MedSeg splits"}});
+  if (!dirs_ok) return dirs_ok.error();
   const fs::path split_path = root / "splits" / "covid_semi_seg_split.json";
   auto bytes = read_file_bytes(split_path.string(), kMaxSplitFileBytes);
   if (!bytes) return make_error("cannot read the MedSeg split file: " + bytes.error().message);
@@ -118,13 +120,11 @@ Expected<std::vector<SegCase>> load_medseg_split(const std::string& data_dir, co
 Expected<std::vector<ClsCase>> load_ucsd_split(const std::string& data_dir, const std::string& split) {
   if (!valid_split(split)) return make_error("unknown UCSD split '" + split + "' (use train, val or test)");
   const fs::path root = fs::path(data_dir) / "ucsd_covid_ct_cropped";
-  for (const auto& [dir, what] : {std::pair{root, std::string("UCSD COVID-CT (ucsd_covid_ct_cropped)")},
-                                  std::pair{root / "CT_COVID", std::string("UCSD COVID images")},
-                                  std::pair{root / "CT_NonCOVID", std::string("UCSD non-COVID images")},
-                                  std::pair{root / "splits", std::string("UCSD splits")}}) {
-    auto ok = require_dir(dir, what);
-    if (!ok) return ok.error();
-  }
+  auto dirs_ok = require_dirs({{root, "UCSD COVID-CT (ucsd_covid_ct_cropped)"},
+                               {root / "CT_COVID", "UCSD COVID images"},
+                               {root / "CT_NonCOVID", "UCSD non-COVID images"},
+                               {root / "splits", "UCSD splits"}});
+  if (!dirs_ok) return dirs_ok.error();
   std::vector<ClsCase> cases;
   for (const auto& [cls, label] : {std::pair{std::string("COVID"), 1}, std::pair{std::string("NonCOVID"), 0}}) {
     auto names = read_list(root / "splits" / (split + "CT_" + cls + ".txt"));

@@ -73,11 +73,7 @@ nlohmann::json describe_file(const std::string& path) {
   }
   const bool nifti_like = kind == FileKind::kNifti1 || kind == FileKind::kNifti2 ||
                           kind == FileKind::kGzip;  // .nii.gz: the loader inflates it
-  if (!nifti_like) {
-    const std::string found = kind == FileKind::kUnknown ? "format not recognised"
-                                                                 : std::string("found ") + file_kind_name(kind);
-    return with_error(out, "not a NIfTI (.nii/.nii.gz), PNG or JPEG file (" + found + ")");
-  }
+  if (!nifti_like) return with_error(out, unsupported_file_message(kind));
   auto nii = load_nifti_from_buffer(bytes.data(), bytes.size());
   if (!nii) return with_error(out, nii.error().message);
   out.update(describe_nifti(*nii));

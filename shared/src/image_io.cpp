@@ -447,6 +447,12 @@ Expected<bool> write_png(const std::string& path, const std::vector<std::uint8_t
 
 // ---- public API --------------------------------------------------------------------------------
 
+std::string unsupported_file_message(FileKind kind) {
+  const std::string found =
+      kind == FileKind::kUnknown ? "format not recognised" : std::string("found ") + file_kind_name(kind);
+  return "not a NIfTI (.nii/.nii.gz), PNG or JPEG file (" + found + ")";
+}
+
 FileKind sniff_file_kind(const std::uint8_t* data, std::size_t size) {
   if (data == nullptr) return FileKind::kUnknown;
   auto starts = [&](const char* magic, std::size_t n) { return size >= n && std::memcmp(data, magic, n) == 0; };

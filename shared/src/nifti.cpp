@@ -633,10 +633,17 @@ Expected<Qform> qform_from_affine(const Affine& a) {
 
 struct Dims {
   int nx, ny, nz;
+  int ndim;  // dim[0]: 2 or 3
 };
 
 // NIfTI-1 stores dims as int16, so each must be 1..32767; the voxel vector must match them.
-Expected<Dims> check_write_dims(int nx, int ny, int nz, std::size_t count) {
+Expected<Dims> check_write_dims(int nx, int ny, int nz, std::size_t count, int ndim) {
+  if (ndim != 2 && ndim != 3) {
+    return make_error("cannot write NIfTI: ndim must be 2 or 3, got " + std::to_string(ndim));
+  }
+  if (ndim == 2 && nz != 1) {
+    return make_error("cannot write a 2D NIfTI from " + std::to_string(nz) + " slices (nz must be 1)");
+  }
   for (int d : {nx, ny, nz}) {
     if (d < 1 || d > 32767) {
       return make_error("cannot write NIfTI: dims " + std::to_string(nx) + "x" + std::to_string(ny) + "x" +
@@ -647,7 +654,7 @@ Expected<Dims> check_write_dims(int nx, int ny, int nz, std::size_t count) {
     return make_error("cannot write NIfTI: " + num(count) + " voxels do not match dims " + std::to_string(nx) + "x" +
                       std::to_string(ny) + "x" + std::to_string(nz));
   }
-  return Dims{nx, ny, nz};
+  return Dims{nx, ny, nz, ndim};
 }
 
 // The 348-byte header plus the 4-byte "no extensions" flag, little-endian.
@@ -657,7 +664,7 @@ void write_header(const Dims& d, int datatype, float slope, float inter, const Q
   Writer w{out};
   w.u32(0, kHeaderSize);
   (*out)[38] = 'r';  // "regular", as nibabel writes it
-  const int dims[8] = {3, d.nx, d.ny, d.nz, 1, 1, 1, 1};
+  const int dims[8] = {d.ndim, d.nx, d.ny, d.nz, 1, 1, 1, 1};
   for (std::size_t i = 0; i < 8; ++i) w.i16(40 + 2 * i, dims[i]);
   w.i16(70, datatype);
   w.i16(72, bytes_per_voxel(datatype) * 8);
@@ -748,7 +755,7 @@ Expected<std::vector<std::uint8_t>> encode(const Volume<T>& v, int datatype, flo
   if (!std::isfinite(slope) || slope == 0.0f || !std::isfinite(inter)) {
     return make_error("cannot write NIfTI: scl_slope must be finite and non-zero, scl_inter finite");
   }
-  auto dims = check_write_dims(v.nx, v.ny, v.nz, v.voxels.size());
+  auto dims = check_write_dims(v.nx, v.ny, v.nz, v.voxels.size(), options.ndim);
   if (!dims) return dims.error();
   auto q = qform_from_affine(v.affine);
   if (!q) return q.error();

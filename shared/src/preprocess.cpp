@@ -166,8 +166,12 @@ ImageF normalize_intensity(const ImageF& img, float mean, float std, float input
   return out;
 }
 
+ImageF model_input_from_float(const ImageF& img0_255, int size, float mean, float std) {
+  return normalize_intensity(resize_bilinear(img0_255, size, size), mean, std, 255.0f);
+}
+
 ImageF model_input_from_u8(const ImageU8& img, int size, float mean, float std) {
-  return normalize_intensity(resize_bilinear(u8_to_float(img), size, size), mean, std, 255.0f);
+  return model_input_from_float(u8_to_float(img), size, mean, std);
 }
 
 ImageF resize_bilinear(const ImageF& img, int width, int height) {

@@ -60,7 +60,7 @@ test('a malformed file gives a message and the viewer keeps its image', async ()
   assert.equal(state.width, 512, 'the previous image stays open');
   const notImage = await page.evaluate(() => window.coronanet.loadFile('notes.txt', new TextEncoder().encode('hello')));
   assert.equal(notImage.error, true);
-  assert.match(notImage.status, /not a NIfTI, PNG or JPEG/);
+  assert.match(notImage.status, /not a NIfTI \(\.nii\/\.nii\.gz\), PNG or JPEG file \(format not recognised\)/);
   await page.waitForTimeout(200);
   await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-bad-input.png') });
   assert.deepEqual(consoleErrors, []);

@@ -244,6 +244,17 @@ TEST(ImageIoSniff, Names) {
 
 // ---- fixtures ---------------------------------------------------------------------------------
 
+TEST(ImageIoSniff, UnsupportedFileMessage) {
+  const struct {
+    FileKind kind;
+    const char* expected;
+  } cases[] = {
+      {FileKind::kUnknown, "not a NIfTI (.nii/.nii.gz), PNG or JPEG file (format not recognised)"},
+      {FileKind::kGif, "not a NIfTI (.nii/.nii.gz), PNG or JPEG file (found GIF)"},
+  };
+  for (const auto& c : cases) EXPECT_EQ(unsupported_file_message(c.kind), c.expected);
+}
+
 TEST(ImageIoFixtures, SlicesDecodeTo512Gray) {
   // Sums and samples computed independently (Python zlib + a hand-written un-filter).
   const struct { const char* name; std::uint64_t sum; int centre, origin, at_300_100; } cases[] = {

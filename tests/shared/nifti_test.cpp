@@ -564,6 +564,31 @@ TEST(NiftiWrite, LabelsRoundTrip) {
   expect_same_geometry(img->volume, labels.affine);
 }
 
+TEST(NiftiWrite, TwoDimensionalOption) {
+  LabelVolume slice(3, 2, 1);
+  slice.voxels = {0, 1, 2, 3, 1, 0};
+  NiftiWriteOptions options;
+  options.ndim = 2;
+  auto bytes = encode_nifti(slice, options);
+  ASSERT_TRUE(bytes.ok()) << bytes.error().message;
+  EXPECT_EQ((*bytes)[40], 2);  // dim[0], little-endian int16 at offset 40
+  EXPECT_EQ((*bytes)[41], 0);
+  auto img = load(*bytes);
+  ASSERT_TRUE(img.ok()) << img.error().message;
+  EXPECT_EQ(img->header.ndim, 2);
+  EXPECT_EQ(img->volume.nz, 1);
+  for (std::size_t i = 0; i < slice.voxels.size(); ++i) EXPECT_EQ(img->volume.voxels[i], slice.voxels[i]);
+
+  LabelVolume two_slices(3, 2, 2);
+  auto refused = encode_nifti(two_slices, options);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("nz must be 1"), std::string::npos) << refused.error().message;
+  options.ndim = 4;
+  auto bad = encode_nifti(slice, options);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("ndim must be 2 or 3"), std::string::npos) << bad.error().message;
+}
+
 TEST(NiftiWrite, SaveAndLoadFiles) {
   const std::string dir = ::testing::TempDir();
   const VolumeF v = sample_volume();

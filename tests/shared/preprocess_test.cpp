@@ -303,5 +303,24 @@ TEST(PreprocessModelInput, U8ToFloatResizeNormalize) {
   EXPECT_TRUE(model_input_from_u8(img, 0, 0.5f, 0.25f).empty());
 }
 
+TEST(PreprocessModelInput, FloatPathIsTheU8PathWithoutRounding) {
+  // Integer-valued floats give exactly the u8 path's numbers.
+  ImageU8 img(3, 2);
+  img.pixels = {0, 10, 255, 128, 64, 1};
+  EXPECT_EQ(model_input_from_float(u8_to_float(img), 4, 0.5f, 0.25f).pixels,
+            model_input_from_u8(img, 4, 0.5f, 0.25f).pixels);
+  // HU through the lung window, unrounded: -1350 HU -> 0 -> -2; 150 HU -> 255 -> +2;
+  // -600 HU (the centre) -> 127.5 -> 0 (same size: no resampling).
+  ImageF hu(3, 1);
+  hu.pixels = {-1350.0f, 150.0f, -600.0f};
+  const ImageF x = model_input_from_float(apply_window(hu, kLungWindow), 3, 0.5f, 0.25f);
+  ASSERT_EQ(x.width, 3);
+  ASSERT_EQ(x.height, 3);
+  EXPECT_FLOAT_EQ(x.at(0, 0), -2.0f);
+  EXPECT_FLOAT_EQ(x.at(1, 0), 2.0f);
+  EXPECT_NEAR(x.at(2, 0), 0.0f, 1e-6f);
+  EXPECT_TRUE(model_input_from_float(hu, 0, 0.5f, 0.25f).empty());
+}
+
 }  // namespace
 }  // namespace corona

@@ -6,5 +6,7 @@ namespace corona::native {
 
 int run_info(int argc, char** argv);   // coronanet info FILE...
 int run_train(int argc, char** argv);  // coronanet train --data DIR --out DIR [options]
+int run_evaluate(int argc, char** argv);  // coronanet evaluate --checkpoint CKPT --data DIR --split S
+int run_predict(int argc, char** argv);   // coronanet predict -i IN -o OUT --checkpoint CKPT
 
 }  // namespace corona::native

@@ -21,6 +21,9 @@ enum class FileKind { kUnknown, kPng, kJpeg, kGzip, kNifti1, kNifti2, kGif, kBmp
 // (either byte order) and "n+2\0" at 4. DICOM: "DICM" at 128. Gzip: 1f 8b (could be a .nii.gz).
 FileKind sniff_file_kind(const std::uint8_t* data, std::size_t size);
 const char* file_kind_name(FileKind kind);  // "PNG", "JPEG", "gzip", "NIfTI-1", ..., "unknown"
+// The message for a file none of our loaders takes: "not a NIfTI (.nii/.nii.gz), PNG or JPEG file
+// (format not recognised)" or "(found GIF)". One wording for the CLI, the server and the viewer.
+std::string unsupported_file_message(FileKind kind);
 
 // ---- decoding limits -------------------------------------------------------------------------
 

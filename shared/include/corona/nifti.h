@@ -77,6 +77,8 @@ struct NiftiWriteOptions {
   float scl_slope = 1.0f;        // stored = (value - scl_inter) / scl_slope; must be finite, != 0
   float scl_inter = 0.0f;
   std::string descrip;           // up to 79 characters are kept
+  int ndim = 3;                  // dim[0]: 3, or 2 for a 2D image (needs nz == 1), so a 2D
+                                 // input gets a 2D output of the same shape
 };
 
 // Encode a float volume: little-endian NIfTI-1, vox_offset 352, xyzt_units mm, sform_code =

@@ -57,6 +57,12 @@ ImageF normalize_intensity(const ImageF& img, float mean, float std, float input
 // normalize_intensity(mean, std, 255). size <= 0 gives an empty image.
 ImageF model_input_from_u8(const ImageU8& img, int size, float mean, float std);
 
+// The same transform for a float image already in the 0..255 range of the training slices (e.g.
+// HU through apply_window(kLungWindow), unrounded): resize_bilinear to size x size ->
+// normalize_intensity(mean, std, 255). model_input_from_u8 is u8_to_float then this, so the two
+// paths differ only by the input's rounding. size <= 0 gives an empty image.
+ImageF model_input_from_float(const ImageF& img0_255, int size, float mean, float std);
+
 // ---- resizing --------------------------------------------------------------------------------
 // Both resizers update spacing (spacing * in / out) and keep spacing_known. A non-positive target
 // size gives an empty image; an empty source gives a zero-filled image of the target size.
