@@ -138,6 +138,28 @@ bool Predictor::has_classification_head() const { return state_->loaded.meta.mod
 std::string Predictor::device_name() const { return state_->device.is_cuda() ? "cuda" : "cpu"; }
 int Predictor::threads() const { return state_->threads; }
 
+SlicePrediction segmentation_from_logits(const float* logits, int num_classes, int size, int width, int height) {
+  const std::size_t plane = static_cast<std::size_t>(size) * size;
+  MultiChannelImage lg(num_classes, size, size);
+  std::memcpy(lg.data.data(), logits, num_classes * plane * sizeof(float));
+  const MultiChannelImage prob = softmax(lg);
+  SlicePrediction p;
+  p.probabilities = MultiChannelImage(num_classes, width, height);
+  const std::size_t out_plane = p.probabilities.plane_size();
+  for (int k = 0; k < num_classes; ++k) {
+    ImageF channel(size, size);
+    std::copy(prob.data.begin() + static_cast<std::ptrdiff_t>(k * plane),
+              prob.data.begin() + static_cast<std::ptrdiff_t>((k + 1) * plane), channel.pixels.begin());
+    const ImageF up = resize_bilinear(channel, width, height);
+    std::copy(up.pixels.begin(), up.pixels.end(),
+              p.probabilities.data.begin() + static_cast<std::ptrdiff_t>(k * out_plane));
+  }
+  p.labels = argmax(p.probabilities);
+  p.lesion_probability = ImageF(width, height);
+  for (std::size_t q = 0; q < out_plane; ++q) p.lesion_probability.pixels[q] = 1.0f - p.probabilities.data[q];
+  return p;
+}
+
 Expected<std::vector<SlicePrediction>> Predictor::predict_inputs(const std::vector<ImageF>& inputs, int width,
                                                                  int height, int batch) {
   if (width <= 0 || height <= 0) return make_error("predict: empty slice (" + std::to_string(width) + "x" +
@@ -168,25 +190,9 @@ Expected<std::vector<SlicePrediction>> Predictor::predict_inputs(const std::vect
         cam = model->class_activation_map(out, height, width).to(torch::kCPU, torch::kFloat32).contiguous();
       }
       for (std::size_t i = 0; i < n; ++i) {
-        // Softmax at the network's size (the core's, bit-identical in the browser), then each
-        // class's probability resized bilinearly to the slice, then argmax.
-        MultiChannelImage lg(c, s, s);
-        std::memcpy(lg.data.data(), logits.data_ptr<float>() + i * c * plane, c * plane * sizeof(float));
-        const MultiChannelImage prob = softmax(lg);
-        SlicePrediction p;
-        p.probabilities = MultiChannelImage(c, width, height);
+        SlicePrediction p =
+            segmentation_from_logits(logits.data_ptr<float>() + i * c * plane, c, s, width, height);
         const std::size_t out_plane = p.probabilities.plane_size();
-        for (int k = 0; k < c; ++k) {
-          ImageF ch(s, s);
-          std::copy(prob.data.begin() + static_cast<std::ptrdiff_t>(k * plane),
-                    prob.data.begin() + static_cast<std::ptrdiff_t>((k + 1) * plane), ch.pixels.begin());
-          const ImageF up = resize_bilinear(ch, width, height);
-          std::copy(up.pixels.begin(), up.pixels.end(),
-                    p.probabilities.data.begin() + static_cast<std::ptrdiff_t>(k * out_plane));
-        }
-        p.labels = argmax(p.probabilities);
-        p.lesion_probability = ImageF(width, height);
-        for (std::size_t q = 0; q < out_plane; ++q) p.lesion_probability.pixels[q] = 1.0f - p.probabilities.data[q];
         if (infected.defined()) {
           p.infected_probability = infected.data_ptr<float>()[i];
           p.cam = ImageF(width, height);

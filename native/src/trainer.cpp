@@ -21,6 +21,7 @@
 #include "corona/preprocess.h"
 #include "corona_native/checkpoint.h"
 #include "corona_native/dataset.h"
+#include "corona_native/inference.h"
 
 namespace corona::native {
 namespace {
@@ -147,16 +148,12 @@ void set_lr(torch::optim::Optimizer& opt, double lr) {
   for (auto& group : opt.param_groups()) static_cast<torch::optim::AdamOptions&>(group.options()).lr(lr);
 }
 
-// Label map (argmax) of seg logits [1, C, S, S] upsampled bilinearly to width x height.
+// Label map of seg logits [1, C, S, S] at width x height, exactly as `evaluate` computes it.
 LabelMap predict_labels(const torch::Tensor& seg_logits, int width, int height) {
-  torch::Tensor up = F::interpolate(seg_logits, F::InterpolateFuncOptions()
-                                                    .size(std::vector<std::int64_t>{height, width})
-                                                    .mode(torch::kBilinear)
-                                                    .align_corners(false));
-  torch::Tensor arg = up.argmax(1).squeeze(0).to(torch::kCPU).to(torch::kUInt8).contiguous();
-  LabelMap out(width, height);
-  std::memcpy(out.pixels.data(), arg.data_ptr<std::uint8_t>(), out.pixels.size());
-  return out;
+  const torch::Tensor cpu = seg_logits.to(torch::kCPU, torch::kFloat32).contiguous();
+  return segmentation_from_logits(cpu.data_ptr<float>(), static_cast<int>(cpu.size(1)),
+                                  static_cast<int>(cpu.size(2)), width, height)
+      .labels;
 }
 
 struct ValResult {

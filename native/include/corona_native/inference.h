@@ -31,6 +31,12 @@ struct SlicePrediction {
   ImageF cam;                         // class activation map in [0, 1], original size; empty without head
 };
 
+// The one path from a network's segmentation logits (num_classes x size x size, channel-major) to
+// labels and probabilities at the slice's width x height: the core's softmax at the network's
+// size, each class resized with resize_bilinear, the core's argmax. The Predictor and the
+// trainer's validation both use it, so val figures during training equal `evaluate`'s.
+SlicePrediction segmentation_from_logits(const float* logits, int num_classes, int size, int width, int height);
+
 // A whole volume, slice by slice along voxel axis k (assumed axial).
 struct VolumePrediction {
   LabelVolume labels;                       // same nx, ny, nz, spacing and affine as the input
