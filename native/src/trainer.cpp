@@ -20,6 +20,7 @@
 #include "corona/metrics.h"
 #include "corona/preprocess.h"
 #include "corona_native/checkpoint.h"
+#include "corona_native/cli_util.h"
 #include "corona_native/dataset.h"
 #include "corona_native/inference.h"
 
@@ -37,7 +38,6 @@ double seconds_since(Clock::time_point t0) {
 }
 
 // NaN-safe JSON number: NaN / inf become null.
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 std::string format_hms(double s) {
   if (!std::isfinite(s) || s < 0) s = 0;
@@ -258,21 +258,21 @@ nlohmann::json TrainOptions::to_json() const {
 
 nlohmann::json EpochMetrics::to_json() const {
   return {{"epoch", epoch},
-          {"lr", num(lr)},
-          {"train_loss", num(train_loss)},
-          {"train_seg_loss", num(train_seg_loss)},
-          {"train_cls_loss", num(train_cls_loss)},
-          {"val_dice_ggo", num(val_dice_ggo)},
-          {"val_dice_consolidation", num(val_dice_consolidation)},
-          {"val_dice_effusion", num(val_dice_effusion)},
-          {"val_dice_mean_fg", num(val_dice_mean_fg)},
-          {"val_dice_lesion", num(val_dice_lesion)},
-          {"val_rand_error", num(val_rand_error)},
-          {"val_rand_error_lesion", num(val_rand_error_lesion)},
-          {"val_cls_f1", num(val_cls_f1)},
-          {"val_cls_auc", num(val_cls_auc)},
-          {"val_cls_accuracy", num(val_cls_accuracy)},
-          {"seconds", num(seconds)}};
+          {"lr", finite_or_null(lr)},
+          {"train_loss", finite_or_null(train_loss)},
+          {"train_seg_loss", finite_or_null(train_seg_loss)},
+          {"train_cls_loss", finite_or_null(train_cls_loss)},
+          {"val_dice_ggo", finite_or_null(val_dice_ggo)},
+          {"val_dice_consolidation", finite_or_null(val_dice_consolidation)},
+          {"val_dice_effusion", finite_or_null(val_dice_effusion)},
+          {"val_dice_mean_fg", finite_or_null(val_dice_mean_fg)},
+          {"val_dice_lesion", finite_or_null(val_dice_lesion)},
+          {"val_rand_error", finite_or_null(val_rand_error)},
+          {"val_rand_error_lesion", finite_or_null(val_rand_error_lesion)},
+          {"val_cls_f1", finite_or_null(val_cls_f1)},
+          {"val_cls_auc", finite_or_null(val_cls_auc)},
+          {"val_cls_accuracy", finite_or_null(val_cls_accuracy)},
+          {"seconds", finite_or_null(seconds)}};
 }
 
 torch::Tensor soft_dice_loss(const torch::Tensor& seg_logits, const torch::Tensor& target) {

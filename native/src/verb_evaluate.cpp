@@ -18,6 +18,7 @@
 #include "corona/metrics.h"
 #include "corona/postprocess.h"
 #include "corona/preprocess.h"
+#include "corona_native/cli_util.h"
 #include "corona_native/dataset.h"
 #include "corona_native/inference.h"
 #include "corona_native/verbs.h"
@@ -43,22 +44,8 @@ constexpr const char* kEvaluateUsage =
     "Test splits are for reporting only: never choose a model, an epoch or a threshold on them\n"
     "(use val).\n";
 
-bool parse_int(const std::string& s, long lo, long hi, int& out) {
-  if (s.empty()) return false;
-  errno = 0;
-  char* end = nullptr;
-  const long v = std::strtol(s.c_str(), &end, 10);
-  if (errno != 0 || *end != '\0' || v < lo || v > hi) return false;
-  out = static_cast<int>(v);
-  return true;
-}
+int usage_error(const std::string& message) { return native::usage_error("evaluate", message, kEvaluateUsage); }
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "coronanet evaluate: %s\n\n%s", message.c_str(), kEvaluateUsage);
-  return 2;
-}
-
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 std::string utc_now() {
   const std::time_t t = std::time(nullptr);
@@ -179,7 +166,7 @@ int run_evaluate(int argc, char** argv) {
     v.emplace_back("infected_probability", static_cast<double>(p->infected_probability));
     nlohmann::json j;
     j["index"] = c.index;
-    for (const auto& [k, x] : v) j[k] = num(x);
+    for (const auto& [k, x] : v) j[k] = finite_or_null(x);
     per_case.push_back(j);
     rows.push_back(std::move(row));
   }
@@ -195,7 +182,7 @@ int run_evaluate(int argc, char** argv) {
         xs.push_back(r.values[q].second);
         if (std::isfinite(r.values[q].second)) ++n;
       }
-      mean[rows.front().values[q].first] = num(nan_mean(xs));
+      mean[rows.front().values[q].first] = finite_or_null(nan_mean(xs));
       counted[rows.front().values[q].first] = n;
     }
   }
@@ -221,10 +208,10 @@ int run_evaluate(int argc, char** argv) {
   summary["metric_per_case"] = per_case;
   summary["mean"] = mean;
   summary["cases_counted"] = counted;
-  summary["infnet"] = {{"mean_dice", num(infnet_all.mean_dice)},
-                       {"max_dice", num(infnet_all.max_dice)},
-                       {"mean_sensitivity", num(infnet_all.mean_sensitivity)},
-                       {"mean_specificity", num(infnet_all.mean_specificity)},
+  summary["infnet"] = {{"mean_dice", finite_or_null(infnet_all.mean_dice)},
+                       {"max_dice", finite_or_null(infnet_all.max_dice)},
+                       {"mean_sensitivity", finite_or_null(infnet_all.mean_sensitivity)},
+                       {"mean_specificity", finite_or_null(infnet_all.mean_specificity)},
                        {"protocol", "Inf-Net main.m: per threshold mean over slices, then mean/max over 256 thresholds"}};
 
   ClassificationMetrics cls{};
@@ -252,7 +239,7 @@ int run_evaluate(int argc, char** argv) {
       }
       const float prob = p->front().infected_probability;
       (void)acc.add(prob, static_cast<std::uint8_t>(c.label));
-      per_image.push_back({{"name", c.name}, {"label", c.label}, {"infected_probability", num(prob)}});
+      per_image.push_back({{"name", c.name}, {"label", c.label}, {"infected_probability", finite_or_null(prob)}});
     }
     cls = acc.aggregate(0.5);
     cls_n = images->size();
@@ -260,12 +247,12 @@ int run_evaluate(int argc, char** argv) {
         {"split", split},
         {"num_images", cls_n},
         {"threshold", 0.5},
-        {"accuracy", num(cls.accuracy)},
-        {"precision", num(cls.precision)},
-        {"recall", num(cls.recall)},
-        {"specificity", num(cls.specificity)},
-        {"f1", num(cls.f1)},
-        {"auc", num(cls.roc_auc)},
+        {"accuracy", finite_or_null(cls.accuracy)},
+        {"precision", finite_or_null(cls.precision)},
+        {"recall", finite_or_null(cls.recall)},
+        {"specificity", finite_or_null(cls.specificity)},
+        {"f1", finite_or_null(cls.f1)},
+        {"auc", finite_or_null(cls.roc_auc)},
         {"confusion_matrix", {{cls.confusion.tn, cls.confusion.fp}, {cls.confusion.fn, cls.confusion.tp}}},
         {"confusion_matrix_layout", "[[tn, fp], [fn, tp]], label 1 = COVID"},
         {"per_image", per_image}};

@@ -23,6 +23,7 @@
 #include "corona/overlay.h"
 #include "corona/preprocess.h"
 #include "corona/severity.h"
+#include "corona_native/cli_util.h"
 #include "corona_native/inference.h"
 #include "corona_native/verbs.h"
 
@@ -55,22 +56,8 @@ constexpr const char* kPredictUsage =
     "the network and the lung mask, and the mask is written back in the file's voxel order.\n"
     "Research tool, not a diagnostic device. Exit status 1 if any input failed.\n";
 
-bool parse_int(const std::string& s, long lo, long hi, int& out) {
-  if (s.empty()) return false;
-  errno = 0;
-  char* end = nullptr;
-  const long v = std::strtol(s.c_str(), &end, 10);
-  if (errno != 0 || *end != '\0' || v < lo || v > hi) return false;
-  out = static_cast<int>(v);
-  return true;
-}
+int usage_error(const std::string& message) { return native::usage_error("predict", message, kPredictUsage); }
 
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "coronanet predict: %s\n\n%s", message.c_str(), kPredictUsage);
-  return 2;
-}
-
-nlohmann::json num(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -137,8 +124,8 @@ nlohmann::json classes_json(const std::vector<ClassArea>& areas, int num_classes
   for (int c = 0; c < num_classes; ++c) {
     const ClassArea& ar = areas[static_cast<std::size_t>(c)];
     nlohmann::json j = {{"label", c}, {"name", class_name(num_classes, c)}, {"px", ar.px},
-                        {"mm2", ar.mm2_known ? num(ar.mm2) : nlohmann::json(nullptr)}};
-    if (volume) j["ml"] = ar.mm2_known ? num(ar.mm2 * voxel_depth_mm / 1000.0) : nlohmann::json(nullptr);
+                        {"mm2", ar.mm2_known ? finite_or_null(ar.mm2) : nlohmann::json(nullptr)}};
+    if (volume) j["ml"] = ar.mm2_known ? finite_or_null(ar.mm2 * voxel_depth_mm / 1000.0) : nlohmann::json(nullptr);
     a.push_back(j);
   }
   return a;
@@ -169,7 +156,7 @@ Expected<bool> predict_image(Predictor& pred, const ImageU8& img, const fs::path
   report["width"] = img.width;
   report["height"] = img.height;
   report["spacing_known"] = false;
-  report["infected_probability"] = num(p->infected_probability);
+  report["infected_probability"] = finite_or_null(p->infected_probability);
   report["classes"] = classes_json(class_areas(p->labels, c), c, 0.0, false);
   report["lungs"] = {{"right", right.to_json()}, {"left", left.to_json()}, {"total", total.to_json()}};
   report["severity_band"] = sev.total.severity_band;
@@ -231,7 +218,7 @@ Expected<bool> predict_nifti(Predictor& pred, const NiftiImage& nii, const fs::p
   float max_prob = std::numeric_limits<float>::quiet_NaN();
   nlohmann::json per_slice = nlohmann::json::array();
   for (float v : vp->infected_probability) {
-    per_slice.push_back(num(v));
+    per_slice.push_back(finite_or_null(v));
     if (std::isfinite(v) && !(v <= max_prob)) max_prob = v;
   }
   report["kind"] = "volume";
@@ -239,7 +226,7 @@ Expected<bool> predict_nifti(Predictor& pred, const NiftiImage& nii, const fs::p
   report["spacing_mm"] = {hu.spacing[0], hu.spacing[1], hu.spacing[2]};
   report["spacing_known"] = true;
   report["display_orientation"] = o.describe();
-  report["infected_probability"] = num(max_prob);
+  report["infected_probability"] = finite_or_null(max_prob);
   report["infected_probability_rule"] = "maximum over slices";
   report["infected_probability_per_slice"] = per_slice;
   report["lesion_px_per_slice"] = vp->lesion_px;

@@ -6,6 +6,7 @@
 #include <limits>
 #include <string>
 
+#include "corona_native/cli_util.h"
 #include "corona_native/trainer.h"
 #include "corona_native/verbs.h"
 
@@ -37,30 +38,7 @@ constexpr const char* kTrainUsage =
     "  --max-train-slices N    use only the first N training slices/images (smoke tests)\n"
     "Validation uses the val splits only; test splits are never read.\n";
 
-bool parse_int(const std::string& s, long lo, long hi, int& out) {
-  if (s.empty()) return false;
-  errno = 0;
-  char* end = nullptr;
-  const long v = std::strtol(s.c_str(), &end, 10);
-  if (errno != 0 || *end != '\0' || v < lo || v > hi) return false;
-  out = static_cast<int>(v);
-  return true;
-}
-
-bool parse_double(const std::string& s, double& out) {
-  if (s.empty()) return false;
-  errno = 0;
-  char* end = nullptr;
-  const double v = std::strtod(s.c_str(), &end);
-  if (errno != 0 || *end != '\0' || !std::isfinite(v)) return false;
-  out = v;
-  return true;
-}
-
-int usage_error(const std::string& message) {
-  std::fprintf(stderr, "coronanet train: %s\n\n%s", message.c_str(), kTrainUsage);
-  return 2;
-}
+int usage_error(const std::string& message) { return native::usage_error("train", message, kTrainUsage); }
 
 }  // namespace
 
