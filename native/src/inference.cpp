@@ -231,26 +231,34 @@ ImageF hu_to_model_input(const ImageF& hu, int size, float mean, float std) {
 
 }  // namespace
 
-Expected<SlicePrediction> Predictor::predict_slice(const ImageU8& img) {
-  if (img.width <= 0 || img.height <= 0 || img.pixels.size() != static_cast<std::size_t>(img.width) * img.height)
-    return make_error("predict: empty or inconsistent slice");
-  auto r = predict_inputs({model_input_from_u8(img, meta().input_size, meta().input_mean, meta().input_std)},
-                          img.width, img.height, 1);
+namespace {
+
+template <class T>
+bool consistent_slice(const Image2D<T>& img) {
+  return img.width > 0 && img.height > 0 &&
+         img.pixels.size() == static_cast<std::size_t>(img.width) * img.height;
+}
+
+}  // namespace
+
+// One slice through predict_inputs; the prediction keeps the slice's spacing.
+template <class T>
+Expected<SlicePrediction> Predictor::predict_one(const Image2D<T>& slice, const ImageF& model_input) {
+  auto r = predict_inputs({model_input}, slice.width, slice.height, 1);
   if (!r) return r.error();
   SlicePrediction p = std::move(r->front());
-  carry_geometry(p, img.spacing_x, img.spacing_y, img.spacing_known);
+  carry_geometry(p, slice.spacing_x, slice.spacing_y, slice.spacing_known);
   return p;
 }
 
+Expected<SlicePrediction> Predictor::predict_slice(const ImageU8& img) {
+  if (!consistent_slice(img)) return make_error("predict: empty or inconsistent slice");
+  return predict_one(img, model_input_from_u8(img, meta().input_size, meta().input_mean, meta().input_std));
+}
+
 Expected<SlicePrediction> Predictor::predict_hu_slice(const ImageF& hu) {
-  if (hu.width <= 0 || hu.height <= 0 || hu.pixels.size() != static_cast<std::size_t>(hu.width) * hu.height)
-    return make_error("predict: empty or inconsistent slice");
-  auto r = predict_inputs({hu_to_model_input(hu, meta().input_size, meta().input_mean, meta().input_std)},
-                          hu.width, hu.height, 1);
-  if (!r) return r.error();
-  SlicePrediction p = std::move(r->front());
-  carry_geometry(p, hu.spacing_x, hu.spacing_y, hu.spacing_known);
-  return p;
+  if (!consistent_slice(hu)) return make_error("predict: empty or inconsistent slice");
+  return predict_one(hu, hu_to_model_input(hu, meta().input_size, meta().input_mean, meta().input_std));
 }
 
 Expected<VolumePrediction> Predictor::predict_volume(const VolumeF& hu, int batch, const ProgressFn& progress) {

@@ -96,6 +96,8 @@ class Predictor {
  private:
   struct State;
   explicit Predictor(std::unique_ptr<State> state);
+  template <class T>
+  Expected<SlicePrediction> predict_one(const Image2D<T>& slice, const ImageF& model_input);
   std::unique_ptr<State> state_;
 };
 
