@@ -17,12 +17,15 @@ constexpr const char* kUsage =
     "                   geometry and intensity range as JSON, one object per file\n"
     "  train --data DIR --out DIR [options]\n"
     "                   train the segmentation + classification model (coronanet train --help)\n"
-    "  evaluate --checkpoint CKPT --data DIR --split val|test [--out DIR] [--ucsd]\n"
-    "                   metrics of a checkpoint on a split -> OUT/summary.json (coronanet evaluate\n"
+    "  evaluate --model DIR|CKPT --data DIR --split val|test [--out DIR] [--ucsd]\n"
+    "                   metrics of a model on a split -> OUT/summary.json (coronanet evaluate\n"
     "                   --help); test splits are for reporting only, never for choosing a model\n"
-    "  predict -i IN -o OUT --checkpoint CKPT [--batch N]\n"
+    "  predict -i IN -o OUT [--model DIR|CKPT] [--batch N]\n"
     "                   segment a PNG/JPEG slice, a NIfTI (HU, 2D/3D) or a folder of them: masks,\n"
-    "                   overlays, areas and severity (coronanet predict --help)\n"
+    "                   overlays, areas and severity (default model: models/corona-net)\n"
+    "  export --checkpoint CKPT --out DIR --version V\n"
+    "                   a trained checkpoint -> a model folder (weights, plans.json, data\n"
+    "                   fingerprint, metrics; coronanet export --help)\n"
     "  version          print the version\n"
     "  help             this text\n";
 
@@ -34,6 +37,7 @@ int main(int argc, char** argv) {
   if (verb == "train") return corona::native::run_train(argc - 2, argv + 2);
   if (verb == "evaluate") return corona::native::run_evaluate(argc - 2, argv + 2);
   if (verb == "predict") return corona::native::run_predict(argc - 2, argv + 2);
+  if (verb == "export") return corona::native::run_export(argc - 2, argv + 2);
   if (verb == "version" || verb == "--version") {
     std::printf("coronanet %s\n", kVersion);
     return 0;

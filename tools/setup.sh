@@ -32,7 +32,7 @@ APT_PACKAGES=(
   build-essential cmake ninja-build pkg-config git ca-certificates xz-utils dpkg-dev
   clang libclang-rt-14-dev googletest
   zlib1g-dev libstb-dev nlohmann-json3-dev libcpp-httplib-dev
-  libtorch-dev libopenblas0-openmp libonnx-dev libprotobuf-dev protobuf-compiler
+  libtorch-dev libopenblas0-openmp libssl-dev libonnx-dev libprotobuf-dev protobuf-compiler
   emscripten chromium
   python3 python3-numpy python3-nibabel python3-sklearn
 )

@@ -47,6 +47,7 @@ nlohmann::json CheckpointMeta::to_json() const {
           {"input_size", input_size},
           {"input_mean", input_mean},
           {"input_std", input_std},
+          {"hu_window", {{"center", hu_window.center}, {"width", hu_window.width}}},
           {"epoch", epoch},
           {"global_step", global_step},
           {"rng_state", u64_text(rng.state)},
@@ -71,6 +72,9 @@ Expected<CheckpointMeta> CheckpointMeta::from_json(const nlohmann::json& j) {
     m.input_size = j.at("input_size").get<int>();
     m.input_mean = j.at("input_mean").get<float>();
     m.input_std = j.at("input_std").get<float>();
+    if (j.contains("hu_window"))
+      m.hu_window = {j.at("hu_window").at("center").get<float>(), j.at("hu_window").at("width").get<float>()};
+    if (!(m.hu_window.width > 0.0f)) return make_error("checkpoint meta: hu_window width must be positive");
     m.epoch = j.at("epoch").get<int>();
     m.global_step = j.at("global_step").get<std::int64_t>();
     auto s = u64_from(j, "rng_state");

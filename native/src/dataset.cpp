@@ -74,35 +74,89 @@ Sample resized_sample(const ImageU8& image, const LabelMap* labels, int size) {
 
 }  // namespace
 
-Expected<std::vector<SegCase>> load_medseg_split(const std::string& data_dir, const std::string& split) {
-  if (!valid_split(split)) return make_error("unknown MedSeg split '" + split + "' (use train, val or test)");
-  const fs::path root = fs::path(data_dir) / "medseg100";
-  auto dirs_ok = require_dirs({{root, "MedSeg (medseg100)"},
-                               {root / "images", "MedSeg images"},
-                               {root / "masks_4class_derived", "MedSeg 4-class masks"},
-                               {root / "splits", "MedSeg splits"}});
-  if (!dirs_ok) return dirs_ok.error();
-  const fs::path split_path = root / "splits" / "covid_semi_seg_split.json";
-  auto bytes = read_file_bytes(split_path.string(), kMaxSplitFileBytes);
-  if (!bytes) return make_error("cannot read the MedSeg split file: " + bytes.error().message);
+namespace {
+
+// The checks and split parsing load_medseg_split and training_files share: the MedSeg root (its
+// folders verified) and the split's 0-based slice indices, in the split file's order.
+struct MedsegSplit {
+  fs::path root;
+  fs::path split_file;
   std::vector<int> indices;
+};
+
+Expected<MedsegSplit> read_medseg_split(const std::string& data_dir, const std::string& split) {
+  if (!valid_split(split)) return make_error("unknown MedSeg split '" + split + "' (use train, val or test)");
+  MedsegSplit out;
+  out.root = fs::path(data_dir) / "medseg100";
+  auto dirs_ok = require_dirs({{out.root, "MedSeg (medseg100)"},
+                               {out.root / "images", "MedSeg images"},
+                               {out.root / "masks_4class_derived", "MedSeg 4-class masks"},
+                               {out.root / "splits", "MedSeg splits"}});
+  if (!dirs_ok) return dirs_ok.error();
+  out.split_file = out.root / "splits" / "covid_semi_seg_split.json";
+  auto bytes = read_file_bytes(out.split_file.string(), kMaxSplitFileBytes);
+  if (!bytes) return make_error("cannot read the MedSeg split file: " + bytes.error().message);
   try {
     const auto j = nlohmann::json::parse(bytes->begin(), bytes->end());
     if (!j.contains(split) || !j.at(split).is_array())
-      return make_error(split_path.string() + ": no array \"" + split + "\"");
+      return make_error(out.split_file.string() + ": no array \"" + split + "\"");
     for (const auto& v : j.at(split)) {
       if (!v.is_number_integer() || v.get<int>() < 0 || v.get<int>() > 9999)
-        return make_error(split_path.string() + ": \"" + split + "\" holds a non-index value " + v.dump());
-      indices.push_back(v.get<int>());
+        return make_error(out.split_file.string() + ": \"" + split + "\" holds a non-index value " + v.dump());
+      out.indices.push_back(v.get<int>());
     }
   } catch (const nlohmann::json::exception& e) {
-    return make_error(split_path.string() + ": not valid JSON (" + e.what() + ")");
+    return make_error(out.split_file.string() + ": not valid JSON (" + e.what() + ")");
   }
+  return out;
+}
+
+fs::path medseg_image_path(const fs::path& root, int index) { return root / "images" / slice_name("tr_im_", index); }
+fs::path medseg_mask_path(const fs::path& root, int index) {
+  return root / "masks_4class_derived" / slice_name("tr_mask_", index);
+}
+
+// UCSD root (folders verified), and per class (COVID = 1, NonCOVID = 0) its list file and names.
+struct UcsdList {
+  std::string cls;
+  int label = 0;
+  fs::path list_file;
+  std::vector<std::string> names;
+};
+struct UcsdSplit {
+  fs::path root;
+  std::vector<UcsdList> lists;
+};
+
+Expected<UcsdSplit> read_ucsd_split(const std::string& data_dir, const std::string& split) {
+  if (!valid_split(split)) return make_error("unknown UCSD split '" + split + "' (use train, val or test)");
+  UcsdSplit out;
+  out.root = fs::path(data_dir) / "ucsd_covid_ct_cropped";
+  auto dirs_ok = require_dirs({{out.root, "UCSD COVID-CT (ucsd_covid_ct_cropped)"},
+                               {out.root / "CT_COVID", "UCSD COVID images"},
+                               {out.root / "CT_NonCOVID", "UCSD non-COVID images"},
+                               {out.root / "splits", "UCSD splits"}});
+  if (!dirs_ok) return dirs_ok.error();
+  for (const auto& [cls, label] : {std::pair{std::string("COVID"), 1}, std::pair{std::string("NonCOVID"), 0}}) {
+    UcsdList list{cls, label, out.root / "splits" / (split + "CT_" + cls + ".txt"), {}};
+    auto names = read_list(list.list_file);
+    if (!names) return names.error();
+    list.names = std::move(names).value();
+    out.lists.push_back(std::move(list));
+  }
+  return out;
+}
+
+}  // namespace
+
+Expected<std::vector<SegCase>> load_medseg_split(const std::string& data_dir, const std::string& split) {
+  auto parsed = read_medseg_split(data_dir, split);
+  if (!parsed) return parsed.error();
   std::vector<SegCase> cases;
-  cases.reserve(indices.size());
-  for (int index : indices) {
-    const fs::path image_path = root / "images" / slice_name("tr_im_", index);
-    const fs::path mask_path = root / "masks_4class_derived" / slice_name("tr_mask_", index);
+  cases.reserve(parsed->indices.size());
+  for (int index : parsed->indices) {
+    const fs::path image_path = medseg_image_path(parsed->root, index);
+    const fs::path mask_path = medseg_mask_path(parsed->root, index);
     auto image = load_image_from_file(image_path.string());
     if (!image) return make_error("MedSeg slice " + std::to_string(index) + ": " + image.error().message);
     auto labels = load_label_png_from_file(mask_path.string());
@@ -118,25 +172,41 @@ Expected<std::vector<SegCase>> load_medseg_split(const std::string& data_dir, co
 }
 
 Expected<std::vector<ClsCase>> load_ucsd_split(const std::string& data_dir, const std::string& split) {
-  if (!valid_split(split)) return make_error("unknown UCSD split '" + split + "' (use train, val or test)");
-  const fs::path root = fs::path(data_dir) / "ucsd_covid_ct_cropped";
-  auto dirs_ok = require_dirs({{root, "UCSD COVID-CT (ucsd_covid_ct_cropped)"},
-                               {root / "CT_COVID", "UCSD COVID images"},
-                               {root / "CT_NonCOVID", "UCSD non-COVID images"},
-                               {root / "splits", "UCSD splits"}});
-  if (!dirs_ok) return dirs_ok.error();
+  auto parsed = read_ucsd_split(data_dir, split);
+  if (!parsed) return parsed.error();
   std::vector<ClsCase> cases;
-  for (const auto& [cls, label] : {std::pair{std::string("COVID"), 1}, std::pair{std::string("NonCOVID"), 0}}) {
-    auto names = read_list(root / "splits" / (split + "CT_" + cls + ".txt"));
-    if (!names) return names.error();
-    for (const std::string& name : *names) {
-      const fs::path path = root / ("CT_" + cls) / name;
+  for (const UcsdList& list : parsed->lists) {
+    for (const std::string& name : list.names) {
+      const fs::path path = parsed->root / ("CT_" + list.cls) / name;
       auto image = load_image_from_file(path.string());
       if (!image) return make_error("UCSD image: " + image.error().message);
-      cases.push_back({name, std::move(image).value(), label});
+      cases.push_back({name, std::move(image).value(), list.label});
     }
   }
   return cases;
+}
+
+Expected<std::vector<std::string>> training_files(const std::string& data_dir, bool include_ucsd) {
+  std::vector<fs::path> paths;
+  auto medseg = read_medseg_split(data_dir, "train");
+  if (!medseg) return medseg.error();
+  paths.push_back(medseg->split_file);
+  for (int index : medseg->indices) {
+    paths.push_back(medseg_image_path(medseg->root, index));
+    paths.push_back(medseg_mask_path(medseg->root, index));
+  }
+  if (include_ucsd) {
+    auto ucsd = read_ucsd_split(data_dir, "train");
+    if (!ucsd) return ucsd.error();
+    for (const UcsdList& list : ucsd->lists) {
+      paths.push_back(list.list_file);
+      for (const std::string& name : list.names) paths.push_back(ucsd->root / ("CT_" + list.cls) / name);
+    }
+  }
+  std::vector<std::string> out;
+  out.reserve(paths.size());
+  for (const fs::path& p : paths) out.push_back(p.lexically_relative(data_dir).generic_string());
+  return out;
 }
 
 LabelMap lesion_labels(const LabelMap& labels) {

@@ -101,6 +101,7 @@ std::string class_name(int num_classes, int c) {
 
 struct Predictor::State {
   LoadedModel loaded;
+  ModelPlans plans;
   torch::Device device{torch::kCPU};
   int threads = 1;
 };
@@ -110,7 +111,7 @@ Predictor::Predictor(Predictor&&) noexcept = default;
 Predictor& Predictor::operator=(Predictor&&) noexcept = default;
 Predictor::~Predictor() = default;
 
-Expected<Predictor> Predictor::load(const std::string& checkpoint_path, const PredictorOptions& options) {
+Expected<Predictor> Predictor::load(const std::string& model_path, const PredictorOptions& options) {
   if (options.device != "auto" && options.device != "cpu" && options.device != "cuda")
     return make_error("device must be auto, cpu or cuda, got \"" + options.device + "\"");
   if (options.device == "cuda" && !torch::cuda::is_available())
@@ -122,17 +123,21 @@ Expected<Predictor> Predictor::load(const std::string& checkpoint_path, const Pr
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   state->threads = options.threads > 0 ? options.threads : static_cast<int>(hw);
   torch::set_num_threads(state->threads);
-  auto loaded = load_model_from_checkpoint(checkpoint_path, state->device);
+  auto source = resolve_model(model_path);
+  if (!source) return source.error();
+  state->plans = std::move(source->plans);
+  auto loaded = load_model_from_checkpoint(source->checkpoint_path, state->device);
   if (!loaded) return loaded.error();
   state->loaded = std::move(loaded).value();
   state->loaded.model->eval();
   const int s = state->loaded.meta.input_size;
   if (s <= 0 || s % (1 << state->loaded.meta.model.depth) != 0)
-    return make_error(checkpoint_path + ": input_size " + std::to_string(s) + " is not a positive multiple of 2^depth");
+    return make_error(model_path + ": input_size " + std::to_string(s) + " is not a positive multiple of 2^depth");
   return Predictor(std::move(state));
 }
 
 const CheckpointMeta& Predictor::meta() const { return state_->loaded.meta; }
+const ModelPlans& Predictor::plans() const { return state_->plans; }
 int Predictor::num_classes() const { return state_->loaded.meta.model.num_classes; }
 bool Predictor::has_classification_head() const { return state_->loaded.meta.model.classification_head; }
 std::string Predictor::device_name() const { return state_->device.is_cuda() ? "cuda" : "cpu"; }
@@ -221,8 +226,8 @@ void carry_geometry(SlicePrediction& p, const double sx, const double sy, const 
   p.labels.spacing_known = known;
 }
 
-ImageF hu_to_model_input(const ImageF& hu, int size, float mean, float std) {
-  ImageF w = apply_window(hu, kLungWindow);  // 0..255 floats, clipped
+ImageF hu_to_model_input(const ImageF& hu, IntensityWindow window, int size, float mean, float std) {
+  ImageF w = apply_window(hu, window);  // 0..255 floats, clipped
   for (float& v : w.pixels) {
     if (!std::isfinite(v)) v = 0.0f;  // NaN HU (missing data) reads as air, not as a NaN input
   }
@@ -258,7 +263,7 @@ Expected<SlicePrediction> Predictor::predict_slice(const ImageU8& img) {
 
 Expected<SlicePrediction> Predictor::predict_hu_slice(const ImageF& hu) {
   if (!consistent_slice(hu)) return make_error("predict: empty or inconsistent slice");
-  return predict_one(hu, hu_to_model_input(hu, meta().input_size, meta().input_mean, meta().input_std));
+  return predict_one(hu, hu_to_model_input(hu, plans().hu_window, plans().input_size, plans().input_mean, plans().input_std));
 }
 
 Expected<VolumePrediction> Predictor::predict_volume(const VolumeF& hu, int batch, const ProgressFn& progress) {
@@ -282,7 +287,7 @@ Expected<VolumePrediction> Predictor::predict_volume(const VolumeF& hu, int batc
       const ImageF d = to_display(hu.slice(z0 + k), o);
       dw = d.width;
       dh = d.height;
-      inputs.push_back(hu_to_model_input(d, s, meta().input_mean, meta().input_std));
+      inputs.push_back(hu_to_model_input(d, plans().hu_window, s, plans().input_mean, plans().input_std));
     }
     auto r = predict_inputs(inputs, dw, dh, n);
     if (!r) return r.error();

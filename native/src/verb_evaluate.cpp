@@ -30,11 +30,13 @@ namespace fs = std::filesystem;
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
 constexpr const char* kEvaluateUsage =
-    "usage: coronanet evaluate --checkpoint CKPT --data DIR --split val|test [options]\n"
-    "  --checkpoint CKPT       a checkpoint written by coronanet train (best.pt / checkpoint.pt)\n"
+    "usage: coronanet evaluate --model DIR|CKPT --data DIR --split val|test [options]\n"
+    "  --model DIR|CKPT        a model folder (models/corona-net) or a checkpoint written by coronanet\n"
+    "                          train (best.pt / checkpoint.pt); --checkpoint is an alias\n"
     "  --data DIR              data folder with medseg100/ (and ucsd_covid_ct_cropped/ for --ucsd)\n"
     "  --split val|test        COVID-SemiSeg split of the MedSeg slices (and UCSD split with --ucsd)\n"
-    "  --out DIR               output folder for summary.json (default: CKPT's folder/evaluate_SPLIT)\n"
+    "  --out DIR               output folder for summary.json (default for a checkpoint file: its\n"
+    "                          folder/evaluate_SPLIT; required for a model folder)\n"
     "  --ucsd                  also evaluate the classification head on UCSD COVID-CT (same split name)\n"
     "  --threads N             CPU threads (default 0 = all cores)\n"
     "  --device auto|cpu|cuda  (default auto: CUDA when available)\n"
@@ -78,25 +80,26 @@ int run_evaluate(int argc, char** argv) {
     if (a.rfind("--", 0) != 0) return usage_error("unexpected argument '" + a + "'");
     if (i + 1 >= argc) return usage_error(a + " needs a value");
     const std::string v = argv[++i];
-    if (a == "--checkpoint") checkpoint = v;
+    if (a == "--model" || a == "--checkpoint") checkpoint = v;
     else if (a == "--data") data = v;
     else if (a == "--split") {
       if (v != "val" && v != "test" && v != "train") return usage_error("--split must be val or test (or train, to check fitting), got '" + v + "'");
       split = v;
     } else if (a == "--out") out_dir = v;
-    else if (a == "--threads") {
-      if (!parse_int(v, 0, 1024, popt.threads)) return usage_error("bad value '" + v + "' for --threads");
-    } else if (a == "--device") {
-      if (v != "auto" && v != "cpu" && v != "cuda") return usage_error("--device must be auto, cpu or cuda");
-      popt.device = v;
+    else if (std::string err; parse_predictor_flag(a, v, popt, err)) {
+      if (!err.empty()) return usage_error(err);
     } else {
       return usage_error("unknown option '" + a + "'");
     }
   }
-  if (checkpoint.empty()) return usage_error("--checkpoint CKPT is required");
+  if (checkpoint.empty()) return usage_error("--model DIR|CKPT is required");
   if (data.empty()) return usage_error("--data DIR is required");
   if (split.empty()) return usage_error("--split val|test is required");
-  if (out_dir.empty()) out_dir = (fs::path(checkpoint).parent_path() / ("evaluate_" + split)).string();
+  if (out_dir.empty()) {
+    std::error_code ec;
+    if (fs::is_directory(checkpoint, ec)) return usage_error("--out DIR is required with a model folder (nothing is written into models/)");
+    out_dir = (fs::path(checkpoint).parent_path() / ("evaluate_" + split)).string();
+  }
   if (split == "test")
     std::fprintf(stderr, "coronanet evaluate: note: the test split is for reporting only, never for choosing\n");
 
@@ -190,6 +193,8 @@ int run_evaluate(int argc, char** argv) {
 
   nlohmann::json summary;
   summary["checkpoint"] = checkpoint;
+  summary["model_name"] = pred.plans().name;
+  summary["model_version"] = pred.plans().version;
   summary["data"] = data;
   summary["split"] = split;
   summary["num_cases"] = rows.size();

@@ -33,7 +33,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char* kPredictUsage =
-    "usage: coronanet predict -i IN -o OUT --checkpoint CKPT [options]\n"
+    "usage: coronanet predict -i IN -o OUT [--model DIR|CKPT] [options]\n"
     "  -i, --input IN          a PNG/JPEG slice (8-bit lung window, as the training images), a NIfTI-1\n"
     "                          file (.nii / .nii.gz, Hounsfield units, 2D or 3D), or a folder of them\n"
     "                          (not recursive; other files are skipped with a note)\n"
@@ -45,13 +45,14 @@ constexpr const char* kPredictUsage =
     "                            X.json          infected probability, per-class areas (px; mm2 and mL\n"
     "                                            when the file has spacing), per-lung % involved and\n"
     "                                            severity band, model, seconds\n"
-    "  --checkpoint CKPT       model checkpoint from coronanet train (required: no model ships in\n"
-    "                          models/corona-net yet; once one does it becomes the default)\n"
+    "  --model DIR|CKPT        a model folder (plans.json + weights) or a checkpoint from coronanet\n"
+    "                          train (default: the shipped models/corona-net); --checkpoint is an alias\n"
     "  --batch N               slices per forward pass for volumes (default 8)\n"
     "  --threads N             CPU threads (default 0 = all cores)\n"
     "  --device auto|cpu|cuda  (default auto: CUDA when available)\n"
     "Labels: 0 background, 1 GGO, 2 consolidation, 3 effusion (binary models: 0/1 lesion).\n"
-    "HU input goes through the lung window [-1350, 150] HU onto the 8-bit training range; NIfTI\n"
+    "HU input goes through the model's HU window (plans.json; lung window [-1350, 150] HU) onto the\n"
+    "8-bit training range; NIfTI\n"
     "slices are reoriented to radiological display (image left = patient right, anterior up) for\n"
     "the network and the lung mask, and the mask is written back in the file's voxel order.\n"
     "Research tool, not a diagnostic device. Exit status 1 if any input failed.\n";
@@ -105,16 +106,15 @@ struct Summed {
   }
 };
 
-nlohmann::json model_json(const Predictor& p, const std::string& checkpoint) {
-  const CheckpointMeta& m = p.meta();
-  // The checkpoint carries no release name yet; name it by file and architecture, version by
-  // checkpoint format and epoch (plans.json will add a real name/version when a model ships).
-  return {{"name", "corona-net/" + m.model.architecture + "-" + m.task},
-          {"version", "checkpoint format " + std::to_string(m.format_version) + ", epoch " + std::to_string(m.epoch)},
-          {"checkpoint", checkpoint},
-          {"task", m.task},
-          {"input_size", m.input_size},
-          {"config", m.model.to_json()},
+nlohmann::json model_json(const Predictor& p, const std::string& model_path) {
+  const ModelPlans& plans = p.plans();
+  return {{"name", plans.name},
+          {"version", plans.version},
+          {"path", model_path},
+          {"task", plans.task},
+          {"input_size", plans.input_size},
+          {"hu_window", {{"center", plans.hu_window.center}, {"width", plans.hu_window.width}}},
+          {"config", plans.model.to_json()},
           {"device", p.device_name()}};
 }
 
@@ -210,7 +210,7 @@ Expected<bool> predict_nifti(Predictor& pred, const NiftiImage& nii, const fs::p
   const auto most = std::max_element(vp->lesion_px.begin(), vp->lesion_px.end());
   const bool any = most != vp->lesion_px.end() && *most > 0;
   const int oz = any ? static_cast<int>(most - vp->lesion_px.begin()) : hu.nz / 2;
-  const ImageU8 base = window_to_u8(to_display(hu.slice(oz), o), kLungWindow);
+  const ImageU8 base = window_to_u8(to_display(hu.slice(oz), o), pred.plans().hu_window);
   auto overlay = render_overlay(base, to_display(vp->labels.slice(oz), o), default_lesion_styles(), 0.5f);
   if (!overlay) return overlay.error();
   if (auto w = save_png((out / (stem + ".overlay.png")).string(), *overlay); !w) return w.error();
@@ -294,22 +294,18 @@ int run_predict(int argc, char** argv) {
     const std::string v = argv[++i];
     if (a == "-i" || a == "--input") input = v;
     else if (a == "-o" || a == "--output") output = v;
-    else if (a == "--checkpoint") checkpoint = v;
+    else if (a == "--model" || a == "--checkpoint") checkpoint = v;
     else if (a == "--batch") {
       if (!parse_int(v, 1, 4096, batch)) return usage_error("bad value '" + v + "' for --batch: expected 1..4096");
-    } else if (a == "--threads") {
-      if (!parse_int(v, 0, 1024, popt.threads)) return usage_error("bad value '" + v + "' for --threads");
-    } else if (a == "--device") {
-      if (v != "auto" && v != "cpu" && v != "cuda") return usage_error("--device must be auto, cpu or cuda");
-      popt.device = v;
+    } else if (std::string err; parse_predictor_flag(a, v, popt, err)) {
+      if (!err.empty()) return usage_error(err);
     } else {
       return usage_error("unknown option '" + a + "'");
     }
   }
   if (input.empty()) return usage_error("-i IN is required");
   if (output.empty()) return usage_error("-o OUT is required");
-  if (checkpoint.empty())
-    return usage_error("--checkpoint CKPT is required (no model ships in models/corona-net yet)");
+  if (checkpoint.empty()) checkpoint = default_model_path();
 
   std::vector<fs::path> files;
   std::error_code ec;

@@ -327,7 +327,9 @@ TEST_F(InferenceTest, PredictFolderReportsBadFilesAndGoesOn) {
 }
 
 TEST_F(InferenceTest, UsageErrors) {
-  EXPECT_EQ(run_verb(run_predict, {"-i", "x.png", "-o", "out"}), 2);  // no checkpoint yet
+  // A model folder needs --out: evaluate never writes into models/.
+  EXPECT_EQ(run_verb(run_evaluate, {"--model", fs::path(*ckpt_).parent_path().string(), "--data", *data_, "--split", "val"}), 2);
+  EXPECT_EQ(run_verb(run_evaluate, {"--model", *ckpt_, "--data", *data_, "--split", "val", "--threads", "x"}), 2);
   EXPECT_EQ(run_verb(run_predict, {"-i", "x.png"}), 2);
   EXPECT_EQ(run_verb(run_evaluate, {"--checkpoint", *ckpt_, "--data", *data_}), 2);  // no split
   EXPECT_EQ(run_verb(run_evaluate, {"--checkpoint", *ckpt_, "--data", *data_, "--split", "holdout"}), 2);

@@ -12,6 +12,7 @@
 
 #include "corona/augment.h"
 #include "corona/image.h"
+#include "corona/preprocess.h"
 #include "corona_native/model.h"
 
 namespace corona::native {
@@ -25,6 +26,9 @@ struct CheckpointMeta {
   int input_size = 256;
   float input_mean = 0.5f;  // normalisation, see dataset.h
   float input_std = 0.25f;
+  // How HU input maps onto the 8-bit training range: the window the training PNGs were made with
+  // (MedSeg: lung window). Optional in the file (older checkpoints: kLungWindow).
+  IntensityWindow hu_window = kLungWindow;
   int epoch = 0;                // epochs completed (1-based count) when written
   std::int64_t global_step = 0;
   RngState rng;                 // the trainer's Rng after `epoch` epochs

@@ -49,6 +49,11 @@ Expected<std::vector<SegCase>> load_medseg_split(const std::string& data_dir, co
 // CT_NonCOVID/), list order kept; converted to grey by the core's decoder.
 Expected<std::vector<ClsCase>> load_ucsd_split(const std::string& data_dir, const std::string& split);
 
+// The files training reads, as paths relative to data_dir: the MedSeg split file, then each train
+// slice's image and 4-class mask (split order); with include_ucsd, each UCSD train list followed
+// by its images. What the model package's data fingerprint hashes.
+Expected<std::vector<std::string>> training_files(const std::string& data_dir, bool include_ucsd);
+
 // Lesion vs background: labels 1..254 -> 1, 0 -> 0, 255 (unknown class) stays 255.
 LabelMap lesion_labels(const LabelMap& labels);
 

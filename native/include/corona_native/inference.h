@@ -12,6 +12,7 @@
 
 #include "corona/image.h"
 #include "corona_native/checkpoint.h"
+#include "corona_native/model_package.h"
 
 namespace corona::native {
 
@@ -66,14 +67,18 @@ using ProgressFn = std::function<void(int done, int total)>;
 
 class Predictor {
  public:
-  // Loads the checkpoint (load_model_from_checkpoint), eval mode, on the chosen device.
-  static Expected<Predictor> load(const std::string& checkpoint_path, const PredictorOptions& options = {});
+  // Loads a model folder (plans.json + weights, e.g. models/corona-net) or a checkpoint file from
+  // coronanet train (resolve_model), eval mode, on the chosen device.
+  static Expected<Predictor> load(const std::string& model_path, const PredictorOptions& options = {});
 
   Predictor(Predictor&&) noexcept;
   Predictor& operator=(Predictor&&) noexcept;
   ~Predictor();
 
   const CheckpointMeta& meta() const;
+  // Preprocessing/postprocessing parameters, names and versions: the folder's plans.json, or
+  // plans_from_checkpoint for a bare checkpoint. HU input uses plans().hu_window.
+  const ModelPlans& plans() const;
   int num_classes() const;
   bool has_classification_head() const;
   std::string device_name() const;  // "cpu" or "cuda"
@@ -82,7 +87,7 @@ class Predictor {
   // An 8-bit lung-window slice (as the training PNGs): model_input_from_u8 at the checkpoint's
   // input size and normalisation.
   Expected<SlicePrediction> predict_slice(const ImageU8& display_8bit);
-  // A slice in Hounsfield units: apply_window(kLungWindow) to 0..255 floats (unrounded), then
+  // A slice in Hounsfield units: apply_window(plans().hu_window) to 0..255 floats (unrounded), then
   // model_input_from_float. The slice is used as given (no reorientation).
   Expected<SlicePrediction> predict_hu_slice(const ImageF& hu);
   // Several network inputs (already model_input_* at input_size) of slices that all had the size

@@ -6,7 +6,8 @@ namespace corona::native {
 
 int run_info(int argc, char** argv);   // coronanet info FILE...
 int run_train(int argc, char** argv);  // coronanet train --data DIR --out DIR [options]
-int run_evaluate(int argc, char** argv);  // coronanet evaluate --checkpoint CKPT --data DIR --split S
-int run_predict(int argc, char** argv);   // coronanet predict -i IN -o OUT --checkpoint CKPT
+int run_evaluate(int argc, char** argv);  // coronanet evaluate --model DIR|CKPT --data DIR --split S
+int run_predict(int argc, char** argv);   // coronanet predict -i IN -o OUT [--model DIR|CKPT]
+int run_export(int argc, char** argv);    // coronanet export --checkpoint CKPT --out DIR --version V
 
 }  // namespace corona::native

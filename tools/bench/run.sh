@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# tools/bench/run.sh [MODEL]: the native benchmarks in one run (training throughput at 256²,
+# per-slice latency at 256² and 512²: LibTorch network, whole predict path,
+# onnxruntime-node on the exported model.onnx), JSON lines to stdout and build/bench/native.jsonl.
+# Run on an idle machine; figures from one run are comparable, runs on other days are not.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+model=${1:-models/corona-net}
+bench=build/bin/corona_bench
+[ -x "$bench" ] || { echo "tools/bench/run.sh: $bench missing: run tools/setup.sh --no-install first" >&2; exit 1; }
+mkdir -p build/bench
+out=build/bench/native.jsonl
+{
+  echo "{\"bench\":\"machine\",\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')\",\"cores\":$(nproc),\"date\":\"$(date -u +%FT%TZ)\",\"commit\":\"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\"}"
+  "$bench" train --size 256 --batch 8
+  "$bench" latency --model "$model" --sizes 256,512
+  node tools/bench/ort_node.mjs "$model/model.onnx" 256,512 20
+} | tee "$out"
