@@ -1,5 +1,6 @@
 // `coronanet evaluate`: a checkpoint on one split of the data folder -> OUT/summary.json
 // (metric_per_case, mean; classification with --ucsd), every figure from the core's metrics.
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cmath>
@@ -9,6 +10,8 @@
 #include <filesystem>
 #include <limits>
 #include <map>
+#include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -38,6 +41,8 @@ constexpr const char* kEvaluateUsage =
     "  --out DIR               output folder for summary.json (default for a checkpoint file: its\n"
     "                          folder/evaluate_SPLIT; required for a model folder)\n"
     "  --ucsd                  also evaluate the classification head on UCSD COVID-CT (same split name)\n"
+    "  --exclude I,J,...       leave these MedSeg slice indices out (0-based). Inf-Net's released test\n"
+    "                          set is the split file's test list without 22 and 48: --exclude 22,48\n"
     "  --threads N             CPU threads (default 0 = all cores)\n"
     "  --device auto|cpu|cuda  (default auto: CUDA when available)\n"
     "Per slice: binary Dice at 0.5 of lesion probability (1 - P(background)) vs lesion, Inf-Net\n"
@@ -69,6 +74,7 @@ struct CaseRow {
 int run_evaluate(int argc, char** argv) {
   std::string checkpoint, data, split, out_dir;
   bool ucsd = false;
+  std::set<int> excluded;  // MedSeg slice indices left out (--exclude)
   PredictorOptions popt;
   for (int i = 0; i < argc; ++i) {
     const std::string a = argv[i];
@@ -77,6 +83,15 @@ int run_evaluate(int argc, char** argv) {
       return 0;
     }
     if (a == "--ucsd") { ucsd = true; continue; }
+    if (a == "--exclude" && i + 1 < argc) {
+      std::stringstream list(argv[++i]);
+      for (std::string item; std::getline(list, item, ',');) {
+        int index = 0;
+        if (!parse_int(item, 0, 9999, index)) return usage_error("--exclude takes slice indices such as 22,48, got '" + item + "'");
+        excluded.insert(index);
+      }
+      continue;
+    }
     if (a.rfind("--", 0) != 0) return usage_error("unexpected argument '" + a + "'");
     if (i + 1 >= argc) return usage_error(a + " needs a value");
     const std::string v = argv[++i];
@@ -118,6 +133,13 @@ int run_evaluate(int argc, char** argv) {
     std::fprintf(stderr, "coronanet evaluate: %s\n", cases.error().message.c_str());
     return 1;
   }
+  const std::size_t listed = cases->size();
+  cases->erase(std::remove_if(cases->begin(), cases->end(),
+                              [&](const SegCase& c) { return excluded.count(c.index) > 0; }),
+               cases->end());
+  if (listed - cases->size() != excluded.size())
+    std::fprintf(stderr, "coronanet evaluate: note: %zu of the %zu excluded slices are not in split %s\n",
+                 excluded.size() - (listed - cases->size()), excluded.size(), split.c_str());
 
   InfNetAccumulator infnet_acc;
   std::vector<CaseRow> rows;
@@ -198,6 +220,7 @@ int run_evaluate(int argc, char** argv) {
   summary["data"] = data;
   summary["split"] = split;
   summary["num_cases"] = rows.size();
+  summary["excluded_slices"] = excluded;
   summary["time_utc"] = utc_now();
   summary["model"] = pred.meta().model.to_json();
   summary["task"] = pred.meta().task;

@@ -336,6 +336,22 @@ TEST_F(InferenceTest, UsageErrors) {
   EXPECT_EQ(run_verb(run_predict, {"-i", *data_ + "/nothing.png", "-o", temp_path("none"), "--checkpoint", *ckpt_}), 1);
 }
 
+TEST_F(InferenceTest, EvaluateLeavesOutExcludedSlices) {
+  auto val = load_medseg_split(*data_, "val");
+  ASSERT_TRUE(val.ok());
+  ASSERT_EQ(val->size(), 2u);
+  const std::string out = temp_path("eval_exclude");
+  ASSERT_EQ(run_verb(run_evaluate, {"--model", *ckpt_, "--data", *data_, "--split", "val", "--out", out, "--threads",
+                                    "1", "--exclude", std::to_string((*val)[0].index)}),
+            0);
+  const auto s = read_json(fs::path(out) / "summary.json");
+  EXPECT_EQ(s.at("num_cases"), 1);
+  ASSERT_EQ(s.at("metric_per_case").size(), 1u);
+  EXPECT_EQ(s.at("metric_per_case")[0].at("index"), (*val)[1].index);
+  EXPECT_EQ(s.at("excluded_slices"), nlohmann::json::array({(*val)[0].index}));
+  EXPECT_EQ(run_verb(run_evaluate, {"--model", *ckpt_, "--data", *data_, "--split", "val", "--exclude", "22,x"}), 2);
+}
+
 TEST_F(InferenceTest, EvaluateUsesTheCoreMetricsOnThePredictions) {
   const std::string out = temp_path("eval");
   ASSERT_EQ(run_verb(run_evaluate, {"--checkpoint", *ckpt_, "--data", *data_, "--split", "val", "--out", out,
