@@ -26,6 +26,9 @@ constexpr const char* kUsage =
     "  export --checkpoint CKPT --out DIR --version V\n"
     "                   a trained checkpoint -> a model folder (weights, plans.json, data\n"
     "                   fingerprint, metrics; coronanet export --help)\n"
+    "  serve [--host H] [--port P] [--model DIR|CKPT] [--web DIR]\n"
+    "                   the web app and a JSON API for segmentation jobs on 127.0.0.1:8080 by\n"
+    "                   default (coronanet serve --help)\n"
     "  version          print the version\n"
     "  help             this text\n";
 
@@ -38,6 +41,7 @@ int main(int argc, char** argv) {
   if (verb == "evaluate") return corona::native::run_evaluate(argc - 2, argv + 2);
   if (verb == "predict") return corona::native::run_predict(argc - 2, argv + 2);
   if (verb == "export") return corona::native::run_export(argc - 2, argv + 2);
+  if (verb == "serve") return corona::native::run_serve(argc - 2, argv + 2);
   if (verb == "version" || verb == "--version") {
     std::printf("coronanet %s\n", kVersion);
     return 0;

@@ -4,6 +4,7 @@
 #   core (wasm)        the same suite compiled with Emscripten, run under node
 #   core (ASan+UBSan)  the same suite again with sanitizers, plus the fuzz-corpus replays
 #   native (LibTorch)  models, data loading, training, resume (tests/native)
+#   server             coronanet serve as a black box over loopback (tests/server, node --test)
 #   oracles            NIfTI vs nibabel, metrics vs scikit-learn (independent implementations)
 #   cross-build        native and wasm give the same preprocessing/metric outputs (<= 1e-6)
 #   browser            the web app in headless Debian Chromium (playwright-core); screenshots in
@@ -85,6 +86,9 @@ run_ctest "fuzz corpus replay" build/asan -R '^fuzz_replay_'
 
 step "native CLI on the fixtures"
 run_ctest "native CLI" build -R '^cli_'
+
+step "server: coronanet serve on loopback (tests/server, node --test)"
+run_ctest "server" build -R '^server_'
 
 step "oracles: nibabel, scikit-learn"
 run_ctest "oracles" build -R '^oracle_'

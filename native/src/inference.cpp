@@ -266,7 +266,8 @@ Expected<SlicePrediction> Predictor::predict_hu_slice(const ImageF& hu) {
   return predict_one(hu, hu_to_model_input(hu, plans().hu_window, plans().input_size, plans().input_mean, plans().input_std));
 }
 
-Expected<VolumePrediction> Predictor::predict_volume(const VolumeF& hu, int batch, const ProgressFn& progress) {
+Expected<VolumePrediction> Predictor::predict_volume(const VolumeF& hu, int batch, const ProgressFn& progress,
+                                                     const std::atomic<bool>* cancel) {
   if (hu.nx <= 0 || hu.ny <= 0 || hu.nz <= 0 || hu.voxels.size() != static_cast<std::size_t>(hu.nx) * hu.ny * hu.nz)
     return make_error("predict: empty or inconsistent volume");
   batch = std::max(1, batch);
@@ -280,6 +281,7 @@ Expected<VolumePrediction> Predictor::predict_volume(const VolumeF& hu, int batc
   const int s = meta().input_size;
   if (progress) progress(0, hu.nz);
   for (int z0 = 0; z0 < hu.nz; z0 += batch) {
+    if (cancel != nullptr && cancel->load()) return make_error(kCancelledMessage);
     const int n = std::min(batch, hu.nz - z0);
     std::vector<ImageF> inputs;
     int dw = 0, dh = 0;

@@ -53,8 +53,9 @@ Expected<nlohmann::json> summary_digest(const std::string& path, const std::stri
   if (j->at("split") != expected_split)
     return make_error(path + ": is a summary of split " + j->at("split").dump() + ", expected \"" + expected_split + "\"");
   nlohmann::json d;
-  for (const char* key : {"split", "num_cases", "epoch", "time_utc", "mean", "infnet", "classification", "protocol"})
+  for (const char* key : {"split", "num_cases", "excluded_slices", "epoch", "time_utc", "mean", "infnet", "classification", "protocol"})
     if (j->contains(key)) d[key] = j->at(key);
+  if (d.contains("classification")) d["classification"].erase("per_image");  // per-image rows stay behind
   return d;
 }
 

@@ -211,7 +211,7 @@ TEST(ModelPackage, ExportKeepsEvaluateSummariesOfTheRightSplit) {
   const std::string data = make_fixture_data_dir("pkg_metrics");
   const fs::path run = fresh_dir("run_metrics");
   const std::string ckpt = save_checkpoint_for(run, data);
-  std::ofstream(run / "val.json") << R"({"split":"val","num_cases":5,"mean":{"dice":0.5},"metric_per_case":[1,2]})";
+  std::ofstream(run / "val.json") << R"({"split":"val","num_cases":5,"mean":{"dice":0.5},"metric_per_case":[1,2],"classification":{"f1":0.5,"per_image":[1]}})";
   std::ofstream(run / "test.json") << R"({"split":"test","num_cases":48,"mean":{"dice":0.6}})";
   const fs::path out = fresh_dir("model_metrics");
   // A val summary passed as the test summary is refused: the split is checked.
@@ -225,6 +225,8 @@ TEST(ModelPackage, ExportKeepsEvaluateSummariesOfTheRightSplit) {
   EXPECT_EQ(m["val"]["mean"]["dice"], 0.5);
   EXPECT_EQ(m["test"]["num_cases"], 48);
   EXPECT_FALSE(m["val"].contains("metric_per_case"));
+  EXPECT_EQ(m["val"]["classification"]["f1"], 0.5);
+  EXPECT_FALSE(m["val"]["classification"].contains("per_image"));
   EXPECT_EQ(read_json(out / "plans.json")["files"]["metrics"], "metrics.json");
 }
 

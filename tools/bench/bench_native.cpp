@@ -79,7 +79,7 @@ std::vector<SegCase> fixture_cases(const std::string& dir) {
   for (int index : {22, 32, 48}) {
     char im[64], mk[64];
     std::snprintf(im, sizeof im, "/tr_im_%04d.png", index);
-    std::snprintf(mk, sizeof mk, "/tr_mask_%04d.png", index);
+    std::snprintf(mk, sizeof mk, "/tr_mask_4class_%04d.png", index);
     auto image = load_image_from_file(dir + im);
     auto labels = load_label_png_from_file(dir + mk);
     if (image && labels) cases.push_back({index, std::move(image).value(), std::move(labels).value()});

@@ -3,6 +3,7 @@
 // the one inference path that `evaluate`, `predict` and the server share.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -13,6 +14,7 @@
 #include "corona/image.h"
 #include "corona_native/checkpoint.h"
 #include "corona_native/model_package.h"
+#include "corona_native/progress.h"
 
 namespace corona::native {
 
@@ -62,8 +64,7 @@ Image2D<T> to_display(const Image2D<T>& voxel_slice, const DisplayOrientation& o
 template <class T>
 Image2D<T> from_display(const Image2D<T>& display_slice, const DisplayOrientation& o);
 
-// Progress of a volume: slices done of total.
-using ProgressFn = std::function<void(int done, int total)>;
+// ProgressFn and kCancelledMessage: corona_native/progress.h.
 
 class Predictor {
  public:
@@ -96,7 +97,10 @@ class Predictor {
                                                         int height, int batch);
   // An HU volume: each slice k is put in display orientation (display_orientation(hu.affine)),
   // predicted as predict_hu_slice does, in batches, and its labels put back in voxel order.
-  Expected<VolumePrediction> predict_volume(const VolumeF& hu, int batch, const ProgressFn& progress = {});
+  // `cancel` (optional) is read before each batch: once true, the call stops with the error
+  // kCancelledMessage (the server's DELETE on a running job sets it).
+  Expected<VolumePrediction> predict_volume(const VolumeF& hu, int batch, const ProgressFn& progress = {},
+                                            const std::atomic<bool>* cancel = nullptr);
 
  private:
   struct State;

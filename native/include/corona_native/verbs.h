@@ -9,5 +9,6 @@ int run_train(int argc, char** argv);  // coronanet train --data DIR --out DIR [
 int run_evaluate(int argc, char** argv);  // coronanet evaluate --model DIR|CKPT --data DIR --split S
 int run_predict(int argc, char** argv);   // coronanet predict -i IN -o OUT [--model DIR|CKPT]
 int run_export(int argc, char** argv);    // coronanet export --checkpoint CKPT --out DIR --version V
+int run_serve(int argc, char** argv);     // coronanet serve [--host H] [--port P] [--model DIR|CKPT]
 
 }  // namespace corona::native

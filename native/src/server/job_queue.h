@@ -1,0 +1,76 @@
+// server/job_queue.h: the job store and the one inference queue. A single worker thread owns the
+// Predictor; HTTP threads only submit decoded inputs, read snapshots and cancel.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include "corona_native/predict_report.h"
+
+namespace corona::native::server {
+
+enum class JobState { kQueued, kRunning, kDone, kFailed, kCancelled };
+const char* state_name(JobState s);
+
+// What a handler may read of a job (a copy, taken under the store's lock).
+struct JobSnapshot {
+  std::string id;
+  JobState state = JobState::kQueued;
+  int done = 0, total = 0;                            // slices
+  std::string error;                                  // kFailed: why
+  std::shared_ptr<const PredictionOutputs> outputs;   // kDone only
+};
+
+struct QueueLimits {
+  int queue_length = 8;   // jobs waiting, not counting the running one
+  int job_expiry_s = 600; // finished jobs are dropped this long after they finished
+  int batch = 8;
+};
+
+class JobQueue {
+ public:
+  JobQueue(Predictor& predictor, const QueueLimits& limits);
+  ~JobQueue();  // cancels the running job, joins the worker
+  JobQueue(const JobQueue&) = delete;
+  JobQueue& operator=(const JobQueue&) = delete;
+
+  // The new job's id, or nullopt when the queue is full.
+  std::optional<std::string> submit(DecodedInput input);
+  std::optional<JobSnapshot> get(const std::string& id);
+  // Queued: cancelled at once. Running: its cancel flag is set (the volume loop stops at the next
+  // batch). Finished: removed with its outputs (kDeleted).
+  enum class CancelResult { kNoSuchJob, kCancelled, kDeleted };
+  CancelResult cancel(const std::string& id);
+  int queued() const;
+  bool running() const;
+  // Seconds a client should wait before retrying a full queue (from recent job durations).
+  int retry_after_s() const;
+
+ private:
+  struct Job;
+  void worker_loop();
+  void run_job(const std::shared_ptr<Job>& job);
+  void expire_locked(std::chrono::steady_clock::time_point now);
+  std::string new_id_locked();
+
+  Predictor& predictor_;
+  QueueLimits limits_;
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::map<std::string, std::shared_ptr<Job>> jobs_;
+  std::deque<std::shared_ptr<Job>> waiting_;
+  std::shared_ptr<Job> current_;
+  double mean_job_s_ = 1.0;
+  bool stopping_ = false;
+  std::thread worker_;
+};
+
+}  // namespace corona::native::server

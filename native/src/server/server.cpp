@@ -1,0 +1,112 @@
+// run_server: load the model, start the queue, bind, serve until SIGINT/SIGTERM.
+#include <httplib.h>
+#include <pthread.h>
+#include <signal.h>
+
+#include <atomic>
+#include <cstdio>
+#include <filesystem>
+#include <thread>
+
+#include "corona_native/inference.h"
+#include "corona_native/model_package.h"
+#include "corona_native/server.h"
+#include "routes.h"
+
+namespace corona::native {
+namespace {
+
+namespace fs = std::filesystem;
+
+// GET /api/v1/model: the folder's plans.json and metrics.json as written (a bare checkpoint: the
+// plans synthesised from it, no metrics).
+nlohmann::json model_info(const Predictor& predictor, const std::string& model_path) {
+  nlohmann::json info = {{"plans", predictor.plans().to_json()}, {"metrics", nullptr}};
+  std::error_code ec;
+  if (!fs::is_directory(model_path, ec)) return info;
+  if (auto plans = read_json_file((fs::path(model_path) / "plans.json").string())) info["plans"] = *plans;
+  if (auto metrics = read_json_file((fs::path(model_path) / "metrics.json").string())) info["metrics"] = *metrics;
+  return info;
+}
+
+// SIGINT/SIGTERM are blocked in every thread and taken by one waiter, which stops the server.
+sigset_t block_stop_signals() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGINT);
+  sigaddset(&set, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  return set;
+}
+
+// The server the signal waiter stops; cleared before the server is destroyed.
+std::atomic<httplib::Server*> g_running{nullptr};
+
+void stop_on_signal(httplib::Server& server, sigset_t set) {
+  g_running = &server;
+  std::thread([set]() mutable {
+    for (;;) {
+      int sig = 0;
+      if (sigwait(&set, &sig) != 0) continue;
+      std::fprintf(stderr, "coronanet serve: signal %d, stopping\n", sig);
+      if (httplib::Server* s = g_running.load()) s->stop();
+    }
+  }).detach();
+}
+
+bool bind_port(httplib::Server& server, const ServerOptions& o, int& port) {
+  if (o.port == 0) {
+    port = server.bind_to_any_port(o.host);
+    return port > 0;
+  }
+  port = o.port;
+  return server.bind_to_port(o.host, o.port);
+}
+
+int serve_with(Predictor& predictor, const ServerOptions& options, sigset_t signals) {
+  server::QueueLimits limits{options.queue_length, options.job_expiry_s, options.batch};
+  server::JobQueue queue(predictor, limits);
+  server::ServerContext ctx{options, &queue, model_info(predictor, options.model_path),
+                            {{"name", predictor.plans().name}, {"version", predictor.plans().version}}};
+  httplib::Server http;
+  const std::size_t threads = static_cast<std::size_t>(options.http_threads);
+  http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+  http.set_payload_max_length(options.max_upload_bytes);
+  http.set_read_timeout(30, 0);
+  http.set_write_timeout(30, 0);
+  server::install_middleware(http, ctx);
+  server::install_api_routes(http, ctx);
+  if (!server::mount_web_app(http, options.web_dir))
+    std::fprintf(stderr, "coronanet serve: warning: web app folder %s not found; serving the API only\n",
+                 options.web_dir.c_str());
+  int port = 0;
+  if (!bind_port(http, options, port)) {
+    std::fprintf(stderr, "coronanet serve: cannot listen on %s:%d\n", options.host.c_str(), options.port);
+    return 1;
+  }
+  stop_on_signal(http, signals);
+  std::fprintf(stderr, "coronanet serve: listening on http://%s:%d (model %s %s, %s)\n", options.host.c_str(), port,
+               predictor.plans().name.c_str(), predictor.plans().version.c_str(), predictor.device_name().c_str());
+  std::fflush(stderr);
+  http.listen_after_bind();
+  g_running = nullptr;
+  std::fprintf(stderr, "coronanet serve: stopped\n");
+  return 0;
+}
+
+}  // namespace
+
+int run_server(const ServerOptions& options) {
+  const sigset_t signals = block_stop_signals();  // before any thread exists, so all inherit it
+  PredictorOptions popt;
+  popt.threads = options.threads;
+  popt.device = options.device;
+  auto predictor = Predictor::load(options.model_path, popt);
+  if (!predictor) {
+    std::fprintf(stderr, "coronanet serve: %s\n", predictor.error().message.c_str());
+    return 1;
+  }
+  return serve_with(*predictor, options, signals);
+}
+
+}  // namespace corona::native
