@@ -126,6 +126,15 @@ for (const [name, body, status, type, message] of malformed) {
   });
 }
 
+test('a file sent form-encoded (curl --data-binary default) gets told how to send it', async () => {
+  const r = await api(server, '/api/v1/segment', {
+    method: 'POST', body: readFileSync(PNG), headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  assert.equal(r.status, 413, r.bytes.toString());
+  assert.match(r.json.error.message, /application\/octet-stream/);
+  // The same bytes as application/octet-stream are accepted.
+  await finished(readFileSync(PNG));
+});
+
 test('16 concurrent clients all get the same answer', async () => {
   const png = readFileSync(PNG);
   const results = await Promise.all(Array.from({ length: 16 }, async () => {

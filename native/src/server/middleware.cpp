@@ -71,7 +71,13 @@ httplib::Server::HandlerResponse on_error(const httplib::Request& req, httplib::
   if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
   const ApiError e = error_for_status(res.status);
   const int status = res.status;
+  // httplib caps form-encoded bodies at 8 KiB (compiled into Debian's library), and curl's
+  // --data-binary sends that content type by default: say how to send a file instead.
+  const bool form = req.get_header_value("Content-Type").rfind("application/x-www-form-urlencoded", 0) == 0;
   std::string message = status == 404 ? (is_api(req.path) ? "no such API route (see /api/v1/health)" : "not found")
+                        : status == 413 && form
+                            ? "form-encoded bodies are limited to 8 KiB: send the file's bytes with Content-Type: "
+                              "application/octet-stream (curl: -H 'Content-Type: application/octet-stream')"
                         : status == 413 ? "the upload is larger than this server's limit"
                                         : "the request could not be handled";
   set_error(res, e, message);
