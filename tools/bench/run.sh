@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # tools/bench/run.sh [MODEL]: the native benchmarks in one run (training throughput at 256²,
 # per-slice latency at 256² and 512²: LibTorch network, whole predict path,
-# onnxruntime-node on the exported model.onnx), JSON lines to stdout and build/bench/native.jsonl.
+# onnxruntime-node on the exported model.onnx; the server: a 512² slice, and a
+# 16-client load run), JSON lines to stdout and build/bench/native.jsonl.
 # Run on an idle machine; figures from one run are comparable, runs on other days are not.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -15,4 +16,5 @@ out=build/bench/native.jsonl
   "$bench" train --size 256 --batch 8
   "$bench" latency --model "$model" --sizes 256,512
   node tools/bench/ort_node.mjs "$model/model.onnx" 256,512 20
+  node tools/bench/server.mjs --model "$model" --slice tests/fixtures/medseg/tr_im_0032.png
 } | tee "$out"

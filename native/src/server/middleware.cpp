@@ -61,6 +61,9 @@ httplib::Server::HandlerResponse pre_routing(const ServerContext& ctx, const htt
   }
   if (is_api(req.path)) res.set_header("Cache-Control", "no-store");
   if (authorised(ctx, req)) return httplib::Server::HandlerResponse::Unhandled;
+  // Rejected before httplib read the body: a kept-alive connection would parse the unread body
+  // as the next request (a 400 for the client's next call), so this connection ends here.
+  res.set_header("Connection", "close");
   res.set_header("WWW-Authenticate", "Bearer");
   set_error(res, ApiError::kUnauthorized, "this server needs \"Authorization: Bearer <token>\" on /api/v1");
   return httplib::Server::HandlerResponse::Handled;
@@ -82,6 +85,7 @@ httplib::Server::HandlerResponse on_error(const httplib::Request& req, httplib::
                                         : "the request could not be handled";
   set_error(res, e, message);
   res.status = status;
+  if (status == 413 || status == 400) res.set_header("Connection", "close");  // body may be unread
   return httplib::Server::HandlerResponse::Handled;
 }
 
