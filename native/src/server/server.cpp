@@ -2,6 +2,9 @@
 #include <httplib.h>
 #include <pthread.h>
 #include <signal.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <atomic>
 #include <cstdio>
@@ -29,26 +32,38 @@ nlohmann::json model_info(const Predictor& predictor, const std::string& model_p
   return info;
 }
 
-// SIGINT/SIGTERM are blocked in every thread and taken by one waiter, which stops the server.
-sigset_t block_stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
-  return set;
+// SIGINT/SIGTERM: a process-wide handler writes the signal number to a pipe (async-signal-safe);
+// one waiter thread reads it and stops the server. Blocking the signals and sigwait()ing would miss
+// threads that libraries (OpenBLAS, OpenMP) start before main: a signal delivered to one of them
+// would kill the process with the default action.
+int g_stop_pipe[2] = {-1, -1};
+
+extern "C" void on_stop_signal(int sig) {
+  const unsigned char b = static_cast<unsigned char>(sig);
+  [[maybe_unused]] const ssize_t n = write(g_stop_pipe[1], &b, 1);
+}
+
+bool install_stop_handler() {
+  if (pipe(g_stop_pipe) != 0) return false;
+  struct sigaction sa {};
+  sa.sa_handler = on_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  return sigaction(SIGINT, &sa, nullptr) == 0 && sigaction(SIGTERM, &sa, nullptr) == 0;
 }
 
 // The server the signal waiter stops; cleared before the server is destroyed.
 std::atomic<httplib::Server*> g_running{nullptr};
 
-void stop_on_signal(httplib::Server& server, sigset_t set) {
+void stop_on_signal(httplib::Server& server) {
   g_running = &server;
-  std::thread([set]() mutable {
+  std::thread([] {
     for (;;) {
-      int sig = 0;
-      if (sigwait(&set, &sig) != 0) continue;
-      std::fprintf(stderr, "coronanet serve: signal %d, stopping\n", sig);
+      unsigned char sig = 0;
+      const ssize_t n = read(g_stop_pipe[0], &sig, 1);
+      if (n < 0 && errno == EINTR) continue;
+      if (n != 1) return;
+      std::fprintf(stderr, "coronanet serve: signal %d, stopping\n", static_cast<int>(sig));
       if (httplib::Server* s = g_running.load()) s->stop();
     }
   }).detach();
@@ -63,7 +78,7 @@ bool bind_port(httplib::Server& server, const ServerOptions& o, int& port) {
   return server.bind_to_port(o.host, o.port);
 }
 
-int serve_with(Predictor& predictor, const ServerOptions& options, sigset_t signals) {
+int serve_with(Predictor& predictor, const ServerOptions& options) {
   server::QueueLimits limits{options.queue_length, options.job_expiry_s, options.batch};
   server::JobQueue queue(predictor, limits);
   server::ServerContext ctx{options, &queue, model_info(predictor, options.model_path),
@@ -84,7 +99,7 @@ int serve_with(Predictor& predictor, const ServerOptions& options, sigset_t sign
     std::fprintf(stderr, "coronanet serve: cannot listen on %s:%d\n", options.host.c_str(), options.port);
     return 1;
   }
-  stop_on_signal(http, signals);
+  stop_on_signal(http);
   std::fprintf(stderr, "coronanet serve: listening on http://%s:%d (model %s %s, %s)\n", options.host.c_str(), port,
                predictor.plans().name.c_str(), predictor.plans().version.c_str(), predictor.device_name().c_str());
   std::fflush(stderr);
@@ -97,7 +112,10 @@ int serve_with(Predictor& predictor, const ServerOptions& options, sigset_t sign
 }  // namespace
 
 int run_server(const ServerOptions& options) {
-  const sigset_t signals = block_stop_signals();  // before any thread exists, so all inherit it
+  if (!install_stop_handler()) {
+    std::fprintf(stderr, "coronanet serve: cannot install the SIGINT/SIGTERM handler\n");
+    return 1;
+  }
   PredictorOptions popt;
   popt.threads = options.threads;
   popt.device = options.device;
@@ -106,7 +124,7 @@ int run_server(const ServerOptions& options) {
     std::fprintf(stderr, "coronanet serve: %s\n", predictor.error().message.c_str());
     return 1;
   }
-  return serve_with(*predictor, options, signals);
+  return serve_with(*predictor, options);
 }
 
 }  // namespace corona::native
