@@ -1,0 +1,69 @@
+// The viewer served by `coronanet serve` (the product's one URL): the page finds the server, a job
+// judged heavy is offered to it (the dialog clicked at C++'s rectangles), and the server's result
+// looks like the browser's own: same mask (Dice >= 0.999 per slice vs the wasm EP and vs
+// `coronanet predict`), same report fields. ?heavy=0 makes every job "heavy" so the offer shows.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { chromium } from 'playwright-core';
+import { startServer, tempDir } from '../server/harness.mjs';
+import {
+  ARTIFACTS, CHROMIUM_ARGS, FIXTURES, SHIPPED_MODEL, WEB_DIR, clickWidget, dicePerSlice, predictNative, state,
+  waitForRun,
+} from './viewer_helpers.mjs';
+
+let browser, page, server, work, ref;
+const pageErrors = [];
+
+before(async () => {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  work = tempDir('viewer-server');
+  ref = predictNative(path.join(FIXTURES, 'medseg/demo_hu.nii.gz'), SHIPPED_MODEL, work);
+  server = await startServer(['--model', SHIPPED_MODEL, '--web', WEB_DIR]);
+  browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+  page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  await page.goto(server.url + '/?heavy=0');
+  await page.evaluate(() => window.coronanet.ready);
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  if (work) fs.rmSync(work, { recursive: true, force: true });
+});
+
+test('served by coronanet serve: the app is cross-origin isolated and finds the server', async () => {
+  const caps = await page.evaluate(() => window.coronanet.capabilities());
+  assert.equal(caps.server, true);
+  assert.equal(caps.isolated, true, 'the server sends COOP/COEP with the app');
+  assert.equal((await state(page)).model.loaded, true);
+});
+
+test('a heavy job is offered to the server; its result equals the browser run and coronanet predict', async () => {
+  await page.evaluate(() => window.coronanet.loadDemo('volume'));
+  const local = await page.evaluate(() => window.coronanet.run({ backend: 'wasm' }));
+  const localMask = await page.evaluate(() => window.coronanet.mask());
+  await clickWidget(page, 'run');
+  assert.equal((await state(page)).offer_server, true, 'the dialog offers the server');
+  await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-offer-server.png') });
+  await clickWidget(page, 'offer_send');
+  const s = await waitForRun(page);
+  assert.equal(s.run.phase, 'done', s.status);
+  assert.equal(s.run.backend, 'server');
+  const remote = await page.evaluate(() => window.coronanet.report());
+  const remoteMask = await page.evaluate(() => window.coronanet.mask());
+  const { nx, ny, nz } = ref.mask;
+  for (const [what, other] of [['wasm EP', localMask.data], ['coronanet predict', ref.mask.data]]) {
+    const dice = dicePerSlice(remoteMask.data, other, nx, ny, nz);
+    console.log(`server vs ${what}: Dice per slice ${dice.map((d) => d.toFixed(5)).join(' ')}`);
+    for (const d of dice) assert.ok(d >= 0.999, `server vs ${what}: Dice ${d}`);
+  }
+  assert.equal(remote.backend, 'server');
+  assert.equal(remote.severity_band, local.severity_band);
+  assert.deepEqual(remote.classes.map((c) => c.px), ref.report.classes.map((c) => c.px));
+  assert.ok(Math.abs(remote.infected_probability - ref.report.infected_probability) < 1e-6);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-server-result.png') });
+  assert.deepEqual(pageErrors, []);
+});
