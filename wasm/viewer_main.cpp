@@ -569,6 +569,7 @@ void frame() {
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplGlfw_NewFrame();
   ImGui::NewFrame();
+  g_rects.clear();  // only what this frame draws is clickable
   draw_controls();
   draw_image();
   ImGui::Render();

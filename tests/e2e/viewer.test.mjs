@@ -128,7 +128,7 @@ test('WebGPU EP (SwiftShader adapter, tiny model): masks equal coronanet predict
 test('the UI works by clicks at the rectangles C++ exports', async () => {
   await page.bringToFront();
   await clickWidget(page, 'load_demo');
-  await page.waitForFunction(() => window.coronanet.state().slices === 3);
+  await page.waitForFunction(() => window.coronanet.state().slices === 3 && window.coronanet.state().has_labels);
   await clickWidget(page, 'overlay_reference');
   assert.equal((await state(page)).overlay, 'reference');
   await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-reference.png') });
@@ -210,6 +210,22 @@ test('bad input: a clear message, the open image stays, the viewer keeps working
   const report = await page.evaluate(() => window.coronanet.run({ backend: 'wasm' }));
   assert.equal(report.slices, before.slices);
   assert.deepEqual(pageErrors, []);
+});
+
+test('a volume run shows progress and can be cancelled; the viewer then runs again', async () => {
+  await page.evaluate(() => window.coronanet.loadDemo('volume'));
+  const outcome = page.evaluate(() => window.coronanet.run({ backend: 'wasm' }).then(() => 'finished', (e) => String(e)));
+  await page.waitForFunction(() => window.coronanet.state().run.phase === 'running', null, { polling: 10 });
+  const running = await state(page);
+  assert.equal(running.run.total, 3);
+  await page.evaluate(() => window.coronanet.cancel());
+  assert.match(await outcome, /cancelled by the user/);
+  const s = await state(page);
+  assert.equal(s.run.phase, 'cancelled');
+  assert.equal(s.has_prediction, false, 'a partial mask is not kept');
+  assert.equal(await page.evaluate(() => window.coronanet.mask()), null);
+  const report = await page.evaluate(() => window.coronanet.run({ backend: 'wasm' }));
+  assert.equal(report.slices, 3);
 });
 
 test('offline: after the first visit the demo loads and runs with the network off', async () => {
