@@ -148,6 +148,9 @@ test('the UI works by clicks at the rectangles C++ exports', async () => {
   await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-cam.png') });
   await clickWidget(page, 'overlay_prediction');
   await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-ui-run.png') });
+  await clickWidget(page, 'model_card');  // the card's metrics table and training curves
+  await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-model-card.png') });
+  await clickWidget(page, 'model_card');
   assert.deepEqual(pageErrors, []);
 });
 
