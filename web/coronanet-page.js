@@ -125,10 +125,11 @@
   }
 
   async function init() {
-    await probes;
     if (params.has('heavy')) Module._corona_set_heavy_job_seconds(Number(params.get('heavy')));
-    Module._corona_set_capabilities(caps.webgpu ? 1 : 0, caps.webgpuHardware ? 1 : 0, caps.server ? 1 : 0,
-                                    caps.isolated ? 1 : 0, caps.threads);
+    // The probes may take a while (an adapter request can take a second): the viewer does not
+    // wait for them; runs do (run() awaits probes).
+    probes.then(() => Module._corona_set_capabilities(caps.webgpu ? 1 : 0, caps.webgpuHardware ? 1 : 0,
+                                                      caps.server ? 1 : 0, caps.isolated ? 1 : 0, caps.threads));
     registerServiceWorker();
     try {
       await loadModel();
@@ -318,6 +319,7 @@
   // Resolves to the report (the fields of `coronanet predict`'s, plus backend, ms_per_slice).
   async function run({ backend = 'auto' } = {}) {
     await ready;
+    await probes;
     if (running) throw new Error('a model run is already in progress');
     if (backend === 'auto') backend = autoBackend();
     if (!['webgpu', 'wasm', 'server'].includes(backend)) throw new Error(`unknown backend ${backend}`);
@@ -400,11 +402,13 @@
   // (?threads=N to choose, e.g. for benchmarks).
   caps.threads = caps.isolated ? Number(params.get('threads')) || Math.min(4, navigator.hardwareConcurrency || 1) : 1;
   const probes = Promise.all([probeWebGpu(), probeServer()]).then(([gpu, server]) => Object.assign(caps, gpu, { server }));
-  probes.then(() => engine(autoBackend())).catch(() => {});
+  // The wasm EP's session at once (it is the fallback everywhere); WebGPU's once a real GPU is found.
+  engine('wasm').catch(() => {});
+  probes.then(() => caps.webgpuHardware && engine('webgpu')).catch(() => {});
 
   window.coronanet = {
     ready, loadDemo, loadFile, run, cancel, mask, state, exportFile,
-    report: () => JSON.parse(Module.UTF8ToString(Module._corona_report_json())), save, capabilities: () => ({ ...caps }),
+    report: () => JSON.parse(Module.UTF8ToString(Module._corona_report_json())), save, capabilities: () => probes.then(() => ({ ...caps })),
     timings: () => ({ ...timings }), setSlice: (k) => Module._corona_set_slice(k), openPicker: () => input.click(),
   };
 })();
