@@ -130,6 +130,9 @@ Expected<Predictor> Predictor::load(const std::string& model_path, const Predict
   if (!loaded) return loaded.error();
   state->loaded = std::move(loaded).value();
   state->loaded.model->eval();
+  // Inference only from here: each BatchNorm folded into its convolution, as the ONNX export does
+  // (one conv + bias + in-place ReLU per layer instead of conv, BN, ReLU passes over memory).
+  state->loaded.model->fold_batchnorm_for_inference();
   const int s = state->loaded.meta.input_size;
   if (s <= 0 || s % (1 << state->loaded.meta.model.depth) != 0)
     return make_error(model_path + ": input_size " + std::to_string(s) + " is not a positive multiple of 2^depth");
@@ -180,7 +183,8 @@ Expected<std::vector<SlicePrediction>> Predictor::predict_inputs(const std::vect
   std::vector<SlicePrediction> result;
   result.reserve(inputs.size());
   try {
-    torch::NoGradGuard no_grad;
+    // No autograd bookkeeping at all (no version counters, no views tracked), unlike NoGradGuard.
+    c10::InferenceMode inference_mode;
     CoronaNet& model = state_->loaded.model;
     for (std::size_t b0 = 0; b0 < inputs.size(); b0 += static_cast<std::size_t>(batch)) {
       const std::size_t n = std::min(inputs.size() - b0, static_cast<std::size_t>(batch));

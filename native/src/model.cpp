@@ -6,6 +6,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "corona_native/onnx_export.h"
+
 namespace corona::native {
 
 namespace nn = torch::nn;
@@ -195,12 +197,18 @@ ModelOutput CoronaNetImpl::forward(const torch::Tensor& x) {
                                 "); pad or resize the input");
   }
 
+  const bool folded = batchnorm_folded();
+  if (folded && is_training()) {
+    throw std::logic_error("CoronaNet::forward: BatchNorm was folded for inference; a model in train mode "
+                           "needs its unfolded layers (load it again to train)");
+  }
   std::vector<torch::Tensor> skips;
   skips.reserve(static_cast<std::size_t>(config_.depth));
   torch::Tensor y = x;
   for (int k = 0; k <= config_.depth; ++k) {
+    const auto i = static_cast<std::size_t>(k);
     if (k > 0) y = torch::max_pool2d(y, {2, 2}, {2, 2});
-    y = encoder_[static_cast<std::size_t>(k)]->forward(y);
+    y = folded ? run_folded(folded_encoder_[i], y) : encoder_[i]->forward(y);
     if (k < config_.depth) skips.push_back(y);
   }
 
@@ -213,7 +221,8 @@ ModelOutput CoronaNetImpl::forward(const torch::Tensor& x) {
   for (int k = config_.depth - 1; k >= 0; --k) {
     const auto i = static_cast<std::size_t>(k);
     y = up_[i]->forward(y);
-    y = decoder_[i]->forward(torch::cat({skips[i], y}, 1));
+    y = torch::cat({skips[i], y}, 1);
+    y = folded ? run_folded(folded_decoder_[i], y) : decoder_[i]->forward(y);
   }
   out.seg_logits = seg_head_->forward(y);
   return out;
@@ -251,6 +260,64 @@ torch::Tensor CoronaNetImpl::class_activation_map(const ModelOutput& out, int he
   // A flat map (no positive evidence anywhere) has nothing to highlight: zeros, not 0/0.
   const torch::Tensor safe = torch::where(range > 1e-12, range, torch::ones_like(range));
   return torch::where(range > 1e-12, (cam - lo) / safe, torch::zeros_like(cam));
+}
+
+// ---------------------------------------------------------------------------------------------
+// BatchNorm folded for inference
+// ---------------------------------------------------------------------------------------------
+
+namespace {
+
+template <class T>
+std::shared_ptr<T> child(const nn::Module& m, const std::string& name) {
+  const auto children = m.named_children();
+  const auto* c = children.find(name);
+  auto p = c != nullptr ? std::dynamic_pointer_cast<T>(*c) : nullptr;
+  if (!p) throw std::logic_error("CoronaNet: no " + name + " in a stage (model.h's layout changed?)");
+  return p;
+}
+
+}  // namespace
+
+CoronaNetImpl::FoldedStage CoronaNetImpl::fold_stage(const nn::Sequential& stage) const {
+  FoldedStage f;
+  // resunet's encoder stages are one basic block; its decoder stages are double_conv like unet's.
+  f.residual = stage->named_children().contains("block");
+  const nn::Module& m = f.residual ? *child<nn::Module>(*stage, "block") : static_cast<const nn::Module&>(*stage);
+  const auto fold = [&](const char* conv, const char* bn, torch::Tensor& w, torch::Tensor& b) {
+    const FoldedConv c = fold_batchnorm(child<nn::Conv2dImpl>(m, conv)->weight, torch::Tensor(),
+                                        *child<nn::BatchNorm2dImpl>(m, bn));
+    const torch::Device device = child<nn::Conv2dImpl>(m, conv)->weight.device();
+    w = c.weight.to(device);
+    b = c.bias.to(device);
+  };
+  fold("conv1", "bn1", f.w1, f.b1);
+  fold("conv2", "bn2", f.w2, f.b2);
+  if (f.residual && m.named_children().contains("proj_conv")) fold("proj_conv", "proj_bn", f.proj_w, f.proj_b);
+  return f;
+}
+
+torch::Tensor CoronaNetImpl::run_folded(const FoldedStage& f, const torch::Tensor& x) const {
+  const auto conv3 = [](const torch::Tensor& in, const torch::Tensor& w, const torch::Tensor& b) {
+    return torch::conv2d(in, w, b, /*stride=*/1, /*padding=*/1);
+  };
+  torch::Tensor y = conv3(x, f.w1, f.b1).relu_();
+  if (!f.residual) return conv3(y, f.w2, f.b2).relu_();
+  y = conv3(y, f.w2, f.b2);
+  y.add_(f.proj_w.defined() ? torch::conv2d(x, f.proj_w, f.proj_b) : x);
+  return y.relu_();
+}
+
+void CoronaNetImpl::fold_batchnorm_for_inference() {
+  if (is_training()) {
+    throw std::logic_error("CoronaNet::fold_batchnorm_for_inference: call eval() first (folding uses the "
+                           "running statistics)");
+  }
+  std::vector<FoldedStage> enc, dec;
+  for (const auto& stage : encoder_) enc.push_back(fold_stage(stage));
+  for (const auto& stage : decoder_) dec.push_back(fold_stage(stage));
+  folded_encoder_ = std::move(enc);
+  folded_decoder_ = std::move(dec);
 }
 
 std::int64_t CoronaNetImpl::parameter_count() const {

@@ -247,6 +247,51 @@ TEST_P(ModelArchTest, SaveLoadRoundTripsToIdenticalOutputs) {
   EXPECT_TRUE(torch::equal(oa.cls_logit, ob.cls_logit));
 }
 
+TEST_P(ModelArchTest, FoldedBatchNormGivesTheEvalOutputsAndLeavesTheParametersAlone) {
+  const ModelConfig c = make_config(GetParam(), 4, 2);
+  torch::manual_seed(5);
+  CoronaNet net(c);
+  // Running statistics and affine BN parameters away from 0/1/1/0, so the fold has work to do.
+  net->train();
+  torch::optim::SGD opt(net->parameters(), torch::optim::SGDOptions(0.1));
+  for (int i = 0; i < 3; ++i) {
+    const ModelOutput out = net->forward(torch::randn({2, 1, 32, 32}) * 2 + 0.5);
+    opt.zero_grad();
+    (out.seg_logits.square().mean() + out.cls_logit.square().mean()).backward();
+    opt.step();
+  }
+  net->eval();
+  const torch::Tensor x = torch::randn({2, 1, 32, 32});
+  ModelOutput ref;
+  {
+    torch::NoGradGuard no_grad;
+    ref = net->forward(x);
+  }
+  std::vector<torch::Tensor> before;
+  for (const auto& p : net->parameters()) before.push_back(p.detach().clone());
+  EXPECT_FALSE(net->batchnorm_folded());
+  net->fold_batchnorm_for_inference();
+  EXPECT_TRUE(net->batchnorm_folded());
+  c10::InferenceMode guard;
+  const ModelOutput folded = net->forward(x);
+  EXPECT_TRUE(torch::allclose(folded.seg_logits, ref.seg_logits, 1e-4, 1e-5))
+      << (folded.seg_logits - ref.seg_logits).abs().max().item<double>();
+  EXPECT_TRUE(torch::allclose(folded.cls_logit, ref.cls_logit, 1e-4, 1e-5));
+  EXPECT_TRUE(torch::allclose(folded.features, ref.features, 1e-4, 1e-5));
+  const auto after = net->parameters();
+  ASSERT_EQ(after.size(), before.size());
+  for (std::size_t i = 0; i < after.size(); ++i) EXPECT_TRUE(torch::equal(after[i], before[i])) << "parameter " << i;
+  // Folded weights ignore batch statistics: training through them must not happen silently.
+  net->train();
+  EXPECT_THROW(net->forward(x), std::logic_error);
+}
+
+TEST(ModelTest, FoldingNeedsEvalMode) {
+  CoronaNet net(make_config("unet", 4, 2));
+  net->train();
+  EXPECT_THROW(net->fold_batchnorm_for_inference(), std::logic_error);
+}
+
 INSTANTIATE_TEST_SUITE_P(Model, ModelArchTest, ::testing::Values("unet", "resunet"));
 
 // ------------------------------------------------------------------------------------------------

@@ -62,8 +62,26 @@ class CoronaNetImpl : public torch::nn::Module {
   const ModelConfig& config() const { return config_; }
   std::int64_t parameter_count() const;
 
+  // Inference only: folds each BatchNorm's running statistics into the convolution before it
+  // (fold_batchnorm in onnx_export.h, the math the ONNX export uses) and from then on forward()
+  // runs those folded convolutions with the ReLUs in place, instead of conv -> BN -> ReLU. The
+  // registered parameters and buffers are not changed (save and export see the trained layout);
+  // call it again after loading new weights. forward() throws std::logic_error in train mode once
+  // folded (the folded weights ignore batch statistics). Needs eval mode.
+  void fold_batchnorm_for_inference();
+  bool batchnorm_folded() const { return !folded_encoder_.empty(); }
+
  private:
+  // One stage's convolutions with their BatchNorms folded in (proj_*: the resunet 1x1 shortcut).
+  struct FoldedStage {
+    torch::Tensor w1, b1, w2, b2, proj_w, proj_b;
+    bool residual = false;
+  };
+  FoldedStage fold_stage(const torch::nn::Sequential& stage) const;
+  torch::Tensor run_folded(const FoldedStage& f, const torch::Tensor& x) const;
+
   ModelConfig config_;
+  std::vector<FoldedStage> folded_encoder_, folded_decoder_;  // empty until folded
   std::vector<torch::nn::Sequential> encoder_;         // enc0..enc{depth}
   std::vector<torch::nn::ConvTranspose2d> up_;         // up0..up{depth-1}
   std::vector<torch::nn::Sequential> decoder_;         // dec0..dec{depth-1}
