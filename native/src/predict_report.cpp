@@ -75,6 +75,20 @@ nlohmann::json classes_json(const std::vector<ClassArea>& areas, int num_classes
 
 bool cancelled(const PredictBytesOptions& o) { return o.cancel != nullptr && o.cancel->load(); }
 
+// Encodes now (encode_files) or hands the sources to out.deferred.
+Expected<bool> finish_files(PredictionOutputs& out, std::shared_ptr<DeferredFiles> files,
+                            const PredictBytesOptions& options) {
+  if (!options.encode_files) {
+    out.deferred = std::move(files);
+    return true;
+  }
+  if (files->mask_from_labels()) out.mask = files->mask_png();
+  auto overlay = files->overlay_png();
+  if (!overlay) return overlay.error();
+  out.overlay_png = std::move(overlay).value();
+  return true;
+}
+
 // PNG/JPEG slice.
 Expected<bool> predict_image(Predictor& pred, const ImageU8& img, const PredictBytesOptions& options,
                              PredictionOutputs& out) {
@@ -83,11 +97,9 @@ Expected<bool> predict_image(Predictor& pred, const ImageU8& img, const PredictB
   auto p = pred.predict_slice(img);
   if (!p) return p.error();
   const int c = pred.num_classes();
-  out.mask = encode_png_gray(p->labels);
   out.mask_extension = "png";
-  auto overlay = render_overlay(img, p->labels, default_lesion_styles(), 0.5f);
-  if (!overlay) return overlay.error();
-  out.overlay_png = encode_png_rgba(*overlay);
+  if (auto r = finish_files(out, std::make_shared<DeferredFiles>(img, p->labels, true), options); !r)
+    return r.error();
   const SeverityReport sev = assess_severity(p->labels, lung_mask_from_u8(img), c);
   Lungs lungs;
   lungs.add(sev);
@@ -124,15 +136,14 @@ void volume_areas(const VolumeF& hu, const LabelVolume& labels_v, int c, std::ve
 
 // Overlay: the slice with the most lesion, or the middle one when nothing was found.
 Expected<bool> volume_overlay(const Predictor& pred, const VolumeF& hu, const VolumePrediction& vp,
-                              PredictionOutputs& out) {
+                              const PredictBytesOptions& options, PredictionOutputs& out) {
   const DisplayOrientation o = display_orientation(hu.affine);
   const auto most = std::max_element(vp.lesion_px.begin(), vp.lesion_px.end());
   const bool any = most != vp.lesion_px.end() && *most > 0;
   const int oz = any ? static_cast<int>(most - vp.lesion_px.begin()) : hu.nz / 2;
-  const ImageU8 base = window_to_u8(to_display(hu.slice(oz), o), pred.plans().hu_window);
-  auto overlay = render_overlay(base, to_display(vp.labels.slice(oz), o), default_lesion_styles(), 0.5f);
-  if (!overlay) return overlay.error();
-  out.overlay_png = encode_png_rgba(*overlay);
+  ImageU8 base = window_to_u8(to_display(hu.slice(oz), o), pred.plans().hu_window);
+  auto files = std::make_shared<DeferredFiles>(std::move(base), to_display(vp.labels.slice(oz), o), false);
+  if (auto r = finish_files(out, std::move(files), options); !r) return r.error();
   out.report["overlay_slice"] = oz;
   out.report["overlay_slice_rule"] = any ? "slice with the most lesion pixels" : "middle slice (no lesion predicted)";
   return true;
@@ -157,7 +168,7 @@ Expected<bool> predict_nifti(Predictor& pred, const NiftiImage& nii, const Predi
   std::vector<ClassArea> areas;
   Lungs lungs;
   volume_areas(hu, vp->labels, c, areas, lungs);
-  if (auto r = volume_overlay(pred, hu, *vp, out); !r) return r.error();
+  if (auto r = volume_overlay(pred, hu, *vp, options, out); !r) return r.error();
 
   float max_prob = std::numeric_limits<float>::quiet_NaN();
   nlohmann::json per_slice = nlohmann::json::array();
@@ -183,6 +194,25 @@ Expected<bool> predict_nifti(Predictor& pred, const NiftiImage& nii, const Predi
 }
 
 }  // namespace
+
+DeferredFiles::DeferredFiles(ImageU8 overlay_base, LabelMap labels, bool mask_from_labels)
+    : base_(std::move(overlay_base)), labels_(std::move(labels)), mask_from_labels_(mask_from_labels) {}
+
+std::vector<std::uint8_t> DeferredFiles::mask_png() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!mask_) mask_ = encode_png_gray(labels_);
+  return *mask_;
+}
+
+Expected<std::vector<std::uint8_t>> DeferredFiles::overlay_png() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (!overlay_) {
+    auto overlay = render_overlay(base_, labels_, default_lesion_styles(), 0.5f);
+    if (!overlay) return overlay.error();
+    overlay_ = encode_png_rgba(*overlay);
+  }
+  return *overlay_;
+}
 
 Expected<DecodedInput> decode_input(const std::uint8_t* data, std::size_t size, const DecodeLimits& limits) {
   DecodedInput in;

@@ -65,9 +65,32 @@ test('a PNG slice: report and mask equal coronanet predict', async () => {
   assert.equal(mask.status, 200);
   assert.equal(mask.headers.get('content-type'), 'image/png');
   assert.ok(mask.bytes.equals(ref.mask), 'mask PNG bytes differ from predict\'s');
-  const overlay = await api(server, `/api/v1/jobs/${id}/overlay`);
-  assert.equal(overlay.status, 200);
-  assert.equal(overlay.bytes.subarray(1, 4).toString('latin1'), 'PNG');
+  // The server encodes the overlay only when it is first asked for: the same bytes as predict's.
+  for (let k = 0; k < 2; ++k) {
+    const overlay = await api(server, `/api/v1/jobs/${id}/overlay`);
+    assert.equal(overlay.status, 200);
+    assert.equal(overlay.headers.get('content-type'), 'image/png');
+    assert.ok(overlay.bytes.equals(ref.overlay), 'overlay PNG bytes differ from predict\'s');
+  }
+});
+
+test('long poll: ?wait answers when the job finishes, not after the wait', async () => {
+  const id = await segment(readFileSync(PNG));
+  const t0 = Date.now();
+  const r = await api(server, `/api/v1/jobs/${id}?wait=60000`);
+  assert.equal(r.status, 200);
+  assert.equal(r.json.state, 'done', JSON.stringify(r.json));
+  assert.ok(Date.now() - t0 < 30_000, 'the long poll sat out its wait');
+  const again = await api(server, `/api/v1/jobs/${id}?wait=60000`);  // finished: at once
+  assert.equal(again.json.state, 'done');
+  const gone = await api(server, `/api/v1/jobs/${'0'.repeat(32)}?wait=1000`);
+  assert.equal(gone.status, 404);
+  for (const bad of ['-1', 'abc', '60001', '1e3', '']) {
+    const b = await api(server, `/api/v1/jobs/${id}?wait=${bad}`);
+    assert.equal(b.status, 400, `wait=${bad}`);
+    assert.equal(b.json.error.type, 'bad_request');
+    assert.match(b.json.error.message, /wait must be/);
+  }
 });
 
 test('a NIfTI volume (.nii.gz): report and mask equal coronanet predict', async () => {
@@ -84,6 +107,8 @@ test('a NIfTI volume (.nii.gz): report and mask equal coronanet predict', async 
   const mask = await api(server, `/api/v1/jobs/${id}/mask`);
   assert.equal(mask.headers.get('content-type'), 'application/gzip');
   assert.ok(gunzipSync(mask.bytes).equals(gunzipSync(ref.mask)), 'mask NIfTI differs from predict\'s');
+  const overlay = await api(server, `/api/v1/jobs/${id}/overlay`);
+  assert.ok(overlay.bytes.equals(ref.overlay), 'volume overlay PNG differs from predict\'s');
 });
 
 test('an uncompressed float32 NIfTI is accepted', async () => {

@@ -110,7 +110,8 @@ export function predict(model, file, outDir) {
   const stem = file.split('/').pop().replace(/\.nii\.gz$|\.[^.]+$/, '');
   const report = JSON.parse(readFileSync(join(outDir, `${stem}.json`), 'utf8'));
   const ext = report.kind === 'volume' ? 'nii.gz' : 'png';
-  return { report, mask: readFileSync(join(outDir, `${stem}.mask.${ext}`)) };
+  return { report, mask: readFileSync(join(outDir, `${stem}.mask.${ext}`)),
+           overlay: readFileSync(join(outDir, `${stem}.overlay.png`)) };
 }
 
 // The parts of a report that depend on the call, not the answer: file names, timing, model path.

@@ -93,10 +93,15 @@ test('queue full -> 503 with Retry-After; cancelling queued and running jobs', a
   assert.match(full.headers.get('retry-after'), /^\d+$/);
   assert.equal((await api(server, '/api/v1/health')).status, 200, 'health answers while the queue is full');
 
-  // The queued job is cancelled at once; the result says so.
+  // The queued job is cancelled at once; the result says so, and a long poll on it wakes up.
+  const polling = api(server, `/api/v1/jobs/${queued.json.id}?wait=60000`, { token: TOKEN });
+  await new Promise((ok) => setTimeout(ok, 200));
+  const tc = Date.now();
   const dq = await api(server, `/api/v1/jobs/${queued.json.id}`, { method: 'DELETE', token: TOKEN });
   assert.equal(dq.status, 200);
   assert.equal(dq.json.state, 'cancelled');
+  assert.equal((await polling).json.state, 'cancelled');
+  assert.ok(Date.now() - tc < 10_000, 'the long poll did not wake on cancel');
   const res = await api(server, `/api/v1/jobs/${queued.json.id}/result`, { token: TOKEN });
   assert.equal(res.status, 409);
   assert.equal(res.json.error.type, 'job_cancelled');
@@ -142,9 +147,17 @@ test('no web app folder: / is a JSON 404, the API still works', async () => {
   assert.equal(r.json.error.type, 'not_found');
 });
 
-test('the server still answers /health after all of it, and stops on SIGTERM', async () => {
+test('the server still answers /health after all of it, and stops on SIGTERM during a long poll', async () => {
   assert.equal((await api(server, '/api/v1/health')).status, 200);
+  const running = await post(LONG);
+  assert.equal(running.status, 202);
+  await waitState(server, running.json.id, ['running'], { token: TOKEN });
+  const polling = api(server, `/api/v1/jobs/${running.json.id}?wait=60000`, { token: TOKEN }).catch((e) => e);
+  await new Promise((ok) => setTimeout(ok, 200));
+  const t0 = Date.now();
   assert.equal(await server.stop(), 0);
+  assert.ok(Date.now() - t0 < 20_000, 'SIGTERM waited for the long poll');
+  await polling;
   assert.match(server.log, /stopped/);
   server = null;
 });

@@ -5,6 +5,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,6 +46,31 @@ struct PredictBytesOptions {
   const std::atomic<bool>* cancel = nullptr;   // once true: error kCancelledMessage
   std::string model_path;                      // report.model.path; omitted when empty (server)
   DecodeLimits limits;                         // predict_bytes only
+  // false: the overlay PNG and a slice's mask PNG are not encoded now but on first request through
+  // PredictionOutputs::deferred (the server: an overlay costs ~35 ms at 512² and most clients never
+  // fetch it). A volume's NIfTI mask is always encoded at once: keeping its raw labels until the
+  // job expires would cost a byte per voxel instead of the gzip.
+  bool encode_files = true;
+};
+
+// A prediction's PNG files, encoded on first use and then cached; thread-safe. The bytes equal
+// what predict_decoded writes with encode_files = true (the same functions make them).
+class DeferredFiles {
+ public:
+  // overlay_base + labels: the overlay (render_overlay, default lesion styles, opacity 0.5), both
+  // in display orientation. mask_from_labels: the mask is encode_png_gray(labels) (a slice);
+  // false: the caller already holds the encoded mask (a volume's NIfTI).
+  DeferredFiles(ImageU8 overlay_base, LabelMap labels, bool mask_from_labels);
+  bool mask_from_labels() const { return mask_from_labels_; }
+  std::vector<std::uint8_t> mask_png();
+  Expected<std::vector<std::uint8_t>> overlay_png();
+
+ private:
+  std::mutex mutex_;
+  const ImageU8 base_;
+  const LabelMap labels_;
+  const bool mask_from_labels_;
+  std::optional<std::vector<std::uint8_t>> mask_, overlay_;
 };
 
 struct PredictionOutputs {
@@ -50,6 +78,8 @@ struct PredictionOutputs {
   std::vector<std::uint8_t> mask;      // PNG (slice) or gzip NIfTI (volume): the labels
   std::string mask_extension;          // "png" or "nii.gz"
   std::vector<std::uint8_t> overlay_png;
+  // Set (and overlay_png, and a slice's mask, left empty) when encode_files was false.
+  std::shared_ptr<DeferredFiles> deferred;
 };
 
 // The report: file_kind, kind, geometry, infected probability, per-class areas, per-lung

@@ -1,11 +1,15 @@
 // The inference queue: FIFO, bounded, one worker; finished jobs expire.
 #include "job_queue.h"
 
+#include <ATen/Parallel.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <random>
 #include <utility>
+
+#include "corona_native/inference.h"
 
 namespace corona::native::server {
 
@@ -44,10 +48,20 @@ JobQueue::~JobQueue() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
+    waiters_released_ = true;
     if (current_) current_->cancel = true;
   }
   wake_.notify_all();
+  finished_.notify_all();
   worker_.join();
+}
+
+void JobQueue::release_waiters() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    waiters_released_ = true;
+  }
+  finished_.notify_all();
 }
 
 std::string JobQueue::new_id_locked() {
@@ -84,6 +98,16 @@ std::optional<JobSnapshot> JobQueue::get(const std::string& id) {
   return JobSnapshot{j.id, j.state, j.done, j.total, j.error, j.outputs};
 }
 
+std::optional<JobSnapshot> JobQueue::wait(const std::string& id, std::chrono::milliseconds max) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  expire_locked(std::chrono::steady_clock::now());
+  const auto it = jobs_.find(id);
+  if (it == jobs_.end()) return std::nullopt;
+  const std::shared_ptr<Job> job = it->second;  // stays alive even if it expires meanwhile
+  finished_.wait_for(lock, max, [&] { return finished(job->state) || waiters_released_; });
+  return JobSnapshot{job->id, job->state, job->done, job->total, job->error, job->outputs};
+}
+
 JobQueue::CancelResult JobQueue::cancel(const std::string& id) {
   std::lock_guard<std::mutex> lock(mutex_);
   const auto it = jobs_.find(id);
@@ -99,6 +123,7 @@ JobQueue::CancelResult JobQueue::cancel(const std::string& id) {
     job->state = JobState::kCancelled;
     job->input = DecodedInput{};
     job->finished_at = std::chrono::steady_clock::now();
+    finished_.notify_all();
   }
   return CancelResult::kCancelled;  // a running job reaches it at its next batch
 }
@@ -129,6 +154,9 @@ void JobQueue::expire_locked(std::chrono::steady_clock::time_point now) {
 }
 
 void JobQueue::worker_loop() {
+  // OpenMP's thread count is per calling thread: without this the worker would run with the
+  // runtime's default, not with --threads (torch::set_num_threads ran on the main thread).
+  at::set_num_threads(predictor_.threads());
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {
     // Wakes at least every second so expiry also happens on an idle server.
@@ -151,6 +179,7 @@ void JobQueue::run_job(const std::shared_ptr<Job>& job) {
   const auto t0 = std::chrono::steady_clock::now();
   PredictBytesOptions options;
   options.batch = limits_.batch;
+  options.encode_files = false;  // the mask and overlay PNGs are encoded when first fetched (routes.cpp)
   options.cancel = &job->cancel;
   options.progress = [this, &job](int done, int total) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -172,6 +201,7 @@ void JobQueue::run_job(const std::shared_ptr<Job>& job) {
     job->outputs = std::make_shared<const PredictionOutputs>(std::move(result).value());
   }
   mean_job_s_ = 0.7 * mean_job_s_ + 0.3 * std::chrono::duration<double>(t1 - t0).count();
+  finished_.notify_all();
 }
 
 }  // namespace corona::native::server

@@ -45,6 +45,12 @@ class JobQueue {
   // The new job's id, or nullopt when the queue is full.
   std::optional<std::string> submit(DecodedInput input);
   std::optional<JobSnapshot> get(const std::string& id);
+  // As get, but first waits (at most `max`) until the job has finished (done, failed, cancelled)
+  // or the queue is stopping: the long poll of GET /api/v1/jobs/{id}?wait=MS, so a client learns
+  // of the result when it is ready instead of polling.
+  std::optional<JobSnapshot> wait(const std::string& id, std::chrono::milliseconds max);
+  // Wakes every wait() now and makes later ones return at once (the server is stopping).
+  void release_waiters();
   // Queued: cancelled at once. Running: its cancel flag is set (the volume loop stops at the next
   // batch). Finished: removed with its outputs (kDeleted).
   enum class CancelResult { kNoSuchJob, kCancelled, kDeleted };
@@ -65,11 +71,13 @@ class JobQueue {
   QueueLimits limits_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
+  std::condition_variable finished_;  // notified when any job finishes; wait() sleeps on it
   std::map<std::string, std::shared_ptr<Job>> jobs_;
   std::deque<std::shared_ptr<Job>> waiting_;
   std::shared_ptr<Job> current_;
   double mean_job_s_ = 1.0;
   bool stopping_ = false;
+  bool waiters_released_ = false;
   std::thread worker_;
 };
 

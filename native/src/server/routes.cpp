@@ -3,6 +3,7 @@
 
 #include <httplib.h>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -79,9 +80,29 @@ std::optional<JobSnapshot> find_job(ServerContext& ctx, const httplib::Request& 
   return job;
 }
 
+constexpr int kMaxWaitMs = 60000;
+
+// ?wait=MS (0..kMaxWaitMs): the long poll. Absent: 0 (answer at once).
+bool parse_wait(const httplib::Request& req, int& ms) {
+  ms = 0;
+  if (!req.has_param("wait")) return true;
+  const std::string v = req.get_param_value("wait");
+  if (v.empty() || v.size() > 6 || v.find_first_not_of("0123456789") != std::string::npos) return false;
+  ms = std::stoi(v);
+  return ms <= kMaxWaitMs;
+}
+
 void get_job(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  const auto job = find_job(ctx, req, res);
-  if (!job) return;
+  int wait_ms = 0;
+  if (!parse_wait(req, wait_ms))
+    return set_error(res, ApiError::kBadRequest,
+                     "wait must be a whole number of milliseconds from 0 to " + std::to_string(kMaxWaitMs));
+  // With wait, the answer comes as soon as the job finishes (or after wait ms): no polling loop.
+  const auto job = wait_ms > 0 ? ctx.queue->wait(req.matches[1].str(), std::chrono::milliseconds(wait_ms))
+                               : ctx.queue->get(req.matches[1].str());
+  if (!job)
+    return set_error(res, ApiError::kNotFound, "no such job (finished jobs expire after " +
+                                                   std::to_string(ctx.options.job_expiry_s) + " s)");
   nlohmann::json body = {{"id", job->id},
                          {"state", state_name(job->state)},
                          {"progress", {{"done", job->done}, {"total", job->total}}},
@@ -117,15 +138,24 @@ void send_file(httplib::Response& res, const std::vector<std::uint8_t>& bytes, c
   res.set_content(reinterpret_cast<const char*>(bytes.data()), bytes.size(), type);
 }
 
+// The PNGs are encoded here, on the first request for them, on this HTTP thread (the job queue
+// runs with encode_files = false): the model's worker never spends time on files nobody fetches.
 void get_mask(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
   const auto out = job_outputs(ctx, req, res);
   if (!out) return;
   const bool png = out->mask_extension == "png";
-  send_file(res, out->mask, "mask." + out->mask_extension, png ? "image/png" : "application/gzip");
+  const std::string name = "mask." + out->mask_extension;
+  if (out->deferred && out->deferred->mask_from_labels()) return send_file(res, out->deferred->mask_png(), name, "image/png");
+  send_file(res, out->mask, name, png ? "image/png" : "application/gzip");
 }
 
 void get_overlay(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  if (const auto out = job_outputs(ctx, req, res)) send_file(res, out->overlay_png, "overlay.png", "image/png");
+  const auto out = job_outputs(ctx, req, res);
+  if (!out) return;
+  if (!out->deferred) return send_file(res, out->overlay_png, "overlay.png", "image/png");
+  auto png = out->deferred->overlay_png();
+  if (!png) return set_error(res, ApiError::kInternal, "the overlay cannot be drawn: " + png.error().message);
+  send_file(res, *png, "overlay.png", "image/png");
 }
 
 void delete_job(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
