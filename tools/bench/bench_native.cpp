@@ -3,11 +3,22 @@
 //            on real fixture slices with the trainer's batch builder and augmentation
 //   latency  per-slice inference at each --sizes: raw network forward (batch 1, inference mode)
 //            and the whole Predictor path (preprocess, forward, softmax, resize back, argmax, CAM)
+//   stages   where the server's time goes for one --slice (PNG), interleaved: decode, preprocess,
+//            network forward with and without BatchNorm folded, predict_slice, lung mask, severity,
+//            mask PNG, overlay render + PNG, the whole predict_decoded (as `coronanet predict`:
+//            every file encoded)
+//   slice-worker  for tools/bench/latency.mjs: loads the Predictor, then for each stdin line runs
+//            one --slice end to end in process (PNG bytes in memory -> decode -> predict_slice ->
+//            512² label map) and answers one JSON line {ms, labels_fnv} on stdout
 // Prints one JSON object per measurement on stdout; progress on stderr. A benchmark, not a test:
 // run it on an otherwise idle machine and compare figures from one run (tools/bench/run.sh).
 #include <algorithm>
+#include <functional>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <iterator>
 #include <string>
 #include <thread>
 #include <vector>
@@ -16,7 +27,11 @@
 #include <torch/torch.h>
 
 #include "corona/image_io.h"
+#include "corona/lung_mask.h"
+#include "corona/overlay.h"
 #include "corona/preprocess.h"
+#include "corona/severity.h"
+#include "corona_native/predict_report.h"
 #include "corona_native/cli_util.h"
 #include "corona_native/dataset.h"
 #include "corona_native/inference.h"
@@ -31,7 +46,7 @@ using namespace corona::native;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kUsage =
-    "usage: corona_bench train|latency [options]\n"
+    "usage: corona_bench train|latency|stages|slice-worker [options]\n"
     "  --model DIR|CKPT    model for latency (default models/corona-net); train uses a fresh U-Net\n"
     "                      of --base/--depth\n"
     "  --fixtures DIR      8-bit slices + masks (default tests/fixtures/medseg)\n"
@@ -40,7 +55,8 @@ constexpr const char* kUsage =
     "  --batch N           train: batch size (default 8)\n"
     "  --base N --depth N  train: network width/depth (default 16 / 4)\n"
     "  --repeats N         timed repeats (default 20 latency, 10 train); 3 warm-up runs first\n"
-    "  --threads N         torch threads (default: all cores)\n";
+    "  --threads N         torch threads (default: all cores)\n"
+    "  --slice PNG         stages, slice-worker: the slice (default tests/fixtures/medseg/tr_im_0032.png)\n";
 
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
@@ -68,7 +84,7 @@ nlohmann::json stats(const std::vector<double>& ms) {
 }
 
 struct Args {
-  std::string mode, model, fixtures = "tests/fixtures/medseg";
+  std::string mode, model, fixtures = "tests/fixtures/medseg", slice = "tests/fixtures/medseg/tr_im_0032.png";
   int size = 256, batch = 8, base = 16, depth = 4, repeats = 0, threads = 0;
   std::vector<int> sizes{256, 512};
 };
@@ -173,6 +189,127 @@ int bench_latency(const Args& a) {
   return 0;
 }
 
+std::vector<std::uint8_t> read_bytes(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+}
+
+// FNV-1a of a label map: the latency bench checks that the three contestants agree.
+std::uint64_t fnv1a(const std::vector<std::uint8_t>& v) {
+  std::uint64_t h = 14695981039346656037ull;  // 0xcbf29ce484222325
+  for (std::uint8_t b : v) h = (h ^ b) * 1099511628211ull;
+  return h;
+}
+
+Expected<Predictor> load_predictor(const Args& a) {
+  PredictorOptions popt;
+  popt.threads = a.threads;
+  return Predictor::load(a.model.empty() ? default_model_path() : a.model, popt);
+}
+
+int bench_stages(const Args& a) {
+  auto pred = load_predictor(a);
+  if (!pred) {
+    std::fprintf(stderr, "corona_bench: %s\n", pred.error().message.c_str());
+    return 1;
+  }
+  const std::vector<std::uint8_t> png = read_bytes(a.slice);
+  auto img = load_image_from_buffer(png.data(), png.size());
+  if (!img) {
+    std::fprintf(stderr, "corona_bench: %s: %s\n", a.slice.c_str(), img.error().message.c_str());
+    return 1;
+  }
+  auto source = resolve_model(a.model.empty() ? default_model_path() : a.model);
+  auto raw = source ? load_model_from_checkpoint(source->checkpoint_path) : Expected<LoadedModel>(source.error());
+  if (!raw) {
+    std::fprintf(stderr, "corona_bench: %s\n", raw.error().message.c_str());
+    return 1;
+  }
+  raw->model->eval();
+  // The same weights with BatchNorm folded, as the Predictor runs them since the server issue.
+  auto folded = load_model_from_checkpoint(source->checkpoint_path);
+  if (!folded) {
+    std::fprintf(stderr, "corona_bench: %s\n", folded.error().message.c_str());
+    return 1;
+  }
+  folded->model->eval();
+  folded->model->fold_batchnorm_for_inference();
+  const int repeats = a.repeats > 0 ? a.repeats : 20;
+  const int s = pred->plans().input_size;
+  const ImageF input = model_input_from_u8(*img, s, pred->plans().input_mean, pred->plans().input_std);
+  const torch::Tensor x = torch::from_blob(const_cast<float*>(input.pixels.data()), {1, 1, s, s}).clone();
+  const auto p = pred->predict_slice(*img);
+  if (!p) {
+    std::fprintf(stderr, "corona_bench: %s\n", p.error().message.c_str());
+    return 1;
+  }
+  const LabelMap lungs = lung_mask_from_u8(*img);
+  const RgbaImage overlay = render_overlay(*img, p->labels, default_lesion_styles(), 0.5f).value();
+  DecodedInput decoded;
+  decoded.kind = FileKind::kPng;
+  decoded.image = *img;
+  PredictBytesOptions popts;
+  // Interleaved: every repeat runs each stage once, so background load hits them alike.
+  const std::vector<std::pair<std::string, std::function<void()>>> stages = {
+      {"decode_png", [&] { (void)load_image_from_buffer(png.data(), png.size()); }},
+      {"preprocess", [&] { (void)model_input_from_u8(*img, s, pred->plans().input_mean, pred->plans().input_std); }},
+      {"network_forward_unfolded", [&] { c10::InferenceMode g; (void)raw->model->forward(x); }},
+      {"network_forward_folded", [&] { c10::InferenceMode g; (void)folded->model->forward(x); }},
+      {"predict_slice", [&] { (void)pred->predict_slice(*img); }},
+      {"lung_mask", [&] { (void)lung_mask_from_u8(*img); }},
+      {"severity_and_areas", [&] { (void)assess_severity(p->labels, lungs, pred->num_classes());
+                                   (void)class_areas(p->labels, pred->num_classes()); }},
+      {"encode_mask_png", [&] { (void)encode_png_gray(p->labels); }},
+      {"render_overlay", [&] { (void)render_overlay(*img, p->labels, default_lesion_styles(), 0.5f); }},
+      {"encode_overlay_png", [&] { (void)encode_png_rgba(overlay); }},
+      {"predict_decoded", [&] { (void)predict_decoded(*pred, decoded, popts); }},
+  };
+  std::vector<std::vector<double>> ms(stages.size());
+  for (int r = -3; r < repeats; ++r) {
+    for (std::size_t k = 0; k < stages.size(); ++k) {
+      const auto t0 = Clock::now();
+      stages[k].second();
+      if (r >= 0) ms[k].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+  }
+  for (std::size_t k = 0; k < stages.size(); ++k) {
+    nlohmann::json j = {{"bench", "server_stage"}, {"stage", stages[k].first}, {"slice", a.slice},
+                        {"threads", pred->threads()}};
+    j.update(stats(ms[k]));
+    std::printf("%s\n", j.dump().c_str());
+  }
+  return 0;
+}
+
+int slice_worker(const Args& a) {
+  auto pred = load_predictor(a);
+  if (!pred) {
+    std::fprintf(stderr, "corona_bench: %s\n", pred.error().message.c_str());
+    return 1;
+  }
+  const std::vector<std::uint8_t> png = read_bytes(a.slice);
+  std::printf("%s\n", nlohmann::json({{"ready", true}, {"threads", pred->threads()}}).dump().c_str());
+  std::fflush(stdout);
+  std::string line;
+  while (std::getline(std::cin, line)) {
+    const auto t0 = Clock::now();
+    auto img = load_image_from_buffer(png.data(), png.size());
+    if (!img) {
+      std::printf("%s\n", nlohmann::json({{"error", img.error().message}}).dump().c_str());
+      std::fflush(stdout);
+      continue;
+    }
+    auto p = pred->predict_slice(*img);
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    nlohmann::json j = p ? nlohmann::json{{"ms", ms}, {"labels_fnv", std::to_string(fnv1a(p->labels.pixels))},
+                                          {"width", p->labels.width}, {"height", p->labels.height}}
+                         : nlohmann::json{{"error", p.error().message}};
+    std::printf("%s\n", j.dump().c_str());
+    std::fflush(stdout);
+  }
+  return 0;
+}
+
 std::vector<int> parse_sizes(const std::string& s) {
   std::vector<int> out;
   std::size_t start = 0;
@@ -201,6 +338,7 @@ int main(int argc, char** argv) {
     bool ok = true;
     if (f == "--model") a.model = v;
     else if (f == "--fixtures") a.fixtures = v;
+    else if (f == "--slice") a.slice = v;
     else if (f == "--size") ok = parse_int(v, 16, 4096, a.size);
     else if (f == "--batch") ok = parse_int(v, 1, 256, a.batch);
     else if (f == "--base") ok = parse_int(v, 1, 256, a.base);
@@ -218,6 +356,8 @@ int main(int argc, char** argv) {
   torch::set_num_threads(a.threads > 0 ? a.threads : static_cast<int>(hw));
   if (a.mode == "train") return bench_train(a);
   if (a.mode == "latency") return bench_latency(a);
+  if (a.mode == "stages") return bench_stages(a);
+  if (a.mode == "slice-worker") return slice_worker(a);
   std::fputs(kUsage, stderr);
   return 2;
 }

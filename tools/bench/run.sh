@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # tools/bench/run.sh [MODEL]: the native benchmarks in one run (training throughput at 256²,
 # per-slice latency at 256² and 512²: LibTorch network, whole predict path,
-# onnxruntime-node on the exported model.onnx; the server: a 512² slice, and a
-# 16-client load run), JSON lines to stdout and build/bench/native.jsonl.
+# onnxruntime-node on the exported model.onnx; where the server's time goes (corona_bench
+# stages); one 512² slice end to end by LibTorch, onnxruntime-node and the server, interleaved
+# (tools/bench/latency.mjs); a 16-client load run on the server (tools/bench/server.mjs)),
+# JSON lines to stdout and build/bench/native.jsonl.
 # Run on an idle machine; figures from one run are comparable, runs on other days are not.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,5 +18,7 @@ out=build/bench/native.jsonl
   "$bench" train --size 256 --batch 8
   "$bench" latency --model "$model" --sizes 256,512
   node tools/bench/ort_node.mjs "$model/model.onnx" 256,512 20
-  node tools/bench/server.mjs --model "$model" --slice tests/fixtures/medseg/tr_im_0032.png
+  "$bench" stages --model "$model" --slice tests/fixtures/medseg/tr_im_0032.png
+  node tools/bench/latency.mjs --model "$model" --slice tests/fixtures/medseg/tr_im_0032.png --repeats 30
+  node tools/bench/server.mjs --model "$model" --slice tests/fixtures/medseg/tr_im_0032.png --clients 16 --jobs 160
 } | tee "$out"
