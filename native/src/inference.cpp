@@ -13,82 +13,9 @@
 
 #include "corona/postprocess.h"
 #include "corona/preprocess.h"
+#include "corona/segmentation.h"
 
 namespace corona::native {
-
-// ---- display orientation ---------------------------------------------------------------------
-
-std::string DisplayOrientation::describe() const {
-  std::string s = transpose ? "transposed" : "as stored";
-  if (flip_x) s += ", columns mirrored";
-  if (flip_y) s += ", rows mirrored";
-  return s + " (radiological: image left = patient right, top = anterior)";
-}
-
-DisplayOrientation display_orientation(const Affine& a) {
-  // Column 0 of the affine is the world (RAS+) direction of voxel i, column 1 that of voxel j.
-  // Display columns must run towards the patient's left (world x decreasing), rows towards
-  // posterior (world y decreasing).
-  DisplayOrientation o;
-  const double straight = std::abs(a(0, 0)) * std::abs(a(1, 1));
-  const double swapped = std::abs(a(0, 1)) * std::abs(a(1, 0));
-  o.transpose = swapped > straight;
-  if (!o.transpose) {
-    o.flip_x = a(0, 0) > 0.0;
-    o.flip_y = a(1, 1) > 0.0;
-  } else {
-    o.flip_x = a(0, 1) > 0.0;
-    o.flip_y = a(1, 0) > 0.0;
-  }
-  return o;
-}
-
-namespace {
-
-// Voxel (i, j) shown at display (dx, dy).
-template <class F>
-void for_each_display_pixel(int nx, int ny, const DisplayOrientation& o, F&& f) {
-  const int w = o.transpose ? ny : nx;
-  const int h = o.transpose ? nx : ny;
-  for (int dy = 0; dy < h; ++dy) {
-    for (int dx = 0; dx < w; ++dx) {
-      const int sx = o.flip_x ? w - 1 - dx : dx;
-      const int sy = o.flip_y ? h - 1 - dy : dy;
-      const int i = o.transpose ? sy : sx;
-      const int j = o.transpose ? sx : sy;
-      f(dx, dy, i, j);
-    }
-  }
-}
-
-}  // namespace
-
-template <class T>
-Image2D<T> to_display(const Image2D<T>& v, const DisplayOrientation& o) {
-  Image2D<T> out(o.transpose ? v.height : v.width, o.transpose ? v.width : v.height);
-  out.spacing_known = v.spacing_known;
-  out.spacing_x = o.transpose ? v.spacing_y : v.spacing_x;
-  out.spacing_y = o.transpose ? v.spacing_x : v.spacing_y;
-  for_each_display_pixel(v.width, v.height, o, [&](int dx, int dy, int i, int j) { out.at(dx, dy) = v.at(i, j); });
-  return out;
-}
-
-template <class T>
-Image2D<T> from_display(const Image2D<T>& d, const DisplayOrientation& o) {
-  const int nx = o.transpose ? d.height : d.width;
-  const int ny = o.transpose ? d.width : d.height;
-  Image2D<T> out(nx, ny);
-  out.spacing_known = d.spacing_known;
-  out.spacing_x = o.transpose ? d.spacing_y : d.spacing_x;
-  out.spacing_y = o.transpose ? d.spacing_x : d.spacing_y;
-  for_each_display_pixel(nx, ny, o, [&](int dx, int dy, int i, int j) { out.at(i, j) = d.at(dx, dy); });
-  return out;
-}
-
-template Image2D<float> to_display(const Image2D<float>&, const DisplayOrientation&);
-template Image2D<std::uint8_t> to_display(const Image2D<std::uint8_t>&, const DisplayOrientation&);
-template Image2D<float> from_display(const Image2D<float>&, const DisplayOrientation&);
-template Image2D<std::uint8_t> from_display(const Image2D<std::uint8_t>&, const DisplayOrientation&);
 
 std::string class_name(int num_classes, int c) {
   static const char* const kFour[4] = {"background", "ggo", "consolidation", "effusion"};
@@ -145,28 +72,6 @@ int Predictor::num_classes() const { return state_->loaded.meta.model.num_classe
 bool Predictor::has_classification_head() const { return state_->loaded.meta.model.classification_head; }
 std::string Predictor::device_name() const { return state_->device.is_cuda() ? "cuda" : "cpu"; }
 int Predictor::threads() const { return state_->threads; }
-
-SlicePrediction segmentation_from_logits(const float* logits, int num_classes, int size, int width, int height) {
-  const std::size_t plane = static_cast<std::size_t>(size) * size;
-  MultiChannelImage lg(num_classes, size, size);
-  std::memcpy(lg.data.data(), logits, num_classes * plane * sizeof(float));
-  const MultiChannelImage prob = softmax(lg);
-  SlicePrediction p;
-  p.probabilities = MultiChannelImage(num_classes, width, height);
-  const std::size_t out_plane = p.probabilities.plane_size();
-  for (int k = 0; k < num_classes; ++k) {
-    ImageF channel(size, size);
-    std::copy(prob.data.begin() + static_cast<std::ptrdiff_t>(k * plane),
-              prob.data.begin() + static_cast<std::ptrdiff_t>((k + 1) * plane), channel.pixels.begin());
-    const ImageF up = resize_bilinear(channel, width, height);
-    std::copy(up.pixels.begin(), up.pixels.end(),
-              p.probabilities.data.begin() + static_cast<std::ptrdiff_t>(k * out_plane));
-  }
-  p.labels = argmax(p.probabilities);
-  p.lesion_probability = ImageF(width, height);
-  for (std::size_t q = 0; q < out_plane; ++q) p.lesion_probability.pixels[q] = 1.0f - p.probabilities.data[q];
-  return p;
-}
 
 Expected<std::vector<SlicePrediction>> Predictor::predict_inputs(const std::vector<ImageF>& inputs, int width,
                                                                  int height, int batch) {
@@ -230,14 +135,6 @@ void carry_geometry(SlicePrediction& p, const double sx, const double sy, const 
   p.labels.spacing_known = known;
 }
 
-ImageF hu_to_model_input(const ImageF& hu, IntensityWindow window, int size, float mean, float std) {
-  ImageF w = apply_window(hu, window);  // 0..255 floats, clipped
-  for (float& v : w.pixels) {
-    if (!std::isfinite(v)) v = 0.0f;  // NaN HU (missing data) reads as air, not as a NaN input
-  }
-  return model_input_from_float(w, size, mean, std);
-}
-
 }  // namespace
 
 namespace {
@@ -267,7 +164,7 @@ Expected<SlicePrediction> Predictor::predict_slice(const ImageU8& img) {
 
 Expected<SlicePrediction> Predictor::predict_hu_slice(const ImageF& hu) {
   if (!consistent_slice(hu)) return make_error("predict: empty or inconsistent slice");
-  return predict_one(hu, hu_to_model_input(hu, plans().hu_window, plans().input_size, plans().input_mean, plans().input_std));
+  return predict_one(hu, model_input_from_hu(hu, plans().hu_window, plans().input_size, plans().input_mean, plans().input_std));
 }
 
 Expected<VolumePrediction> Predictor::predict_volume(const VolumeF& hu, int batch, const ProgressFn& progress,
@@ -293,7 +190,7 @@ Expected<VolumePrediction> Predictor::predict_volume(const VolumeF& hu, int batc
       const ImageF d = to_display(hu.slice(z0 + k), o);
       dw = d.width;
       dh = d.height;
-      inputs.push_back(hu_to_model_input(d, plans().hu_window, s, plans().input_mean, plans().input_std));
+      inputs.push_back(model_input_from_hu(d, plans().hu_window, s, plans().input_mean, plans().input_std));
     }
     auto r = predict_inputs(inputs, dw, dh, n);
     if (!r) return r.error();

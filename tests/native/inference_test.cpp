@@ -101,44 +101,6 @@ std::string* InferenceTest::data_ = nullptr;
 std::string* InferenceTest::ckpt_ = nullptr;
 std::string* InferenceTest::ckpt2_ = nullptr;
 
-TEST(InferenceOrientation, DisplayOrientationFromTheAffine) {
-  // Identity affine: voxel i runs towards patient right (+x), j towards anterior (+y): both flip.
-  Affine id;
-  DisplayOrientation o = display_orientation(id);
-  EXPECT_FALSE(o.transpose);
-  EXPECT_TRUE(o.flip_x);
-  EXPECT_TRUE(o.flip_y);
-  // LPS-like storage (dcm2niix's typical diag(-sx, -sy, sz)): already radiological.
-  Affine lps;
-  lps(0, 0) = -0.7;
-  lps(1, 1) = -0.7;
-  o = display_orientation(lps);
-  EXPECT_FALSE(o.transpose || o.flip_x || o.flip_y);
-  // i along -y, j along -x: transposed, no flips.
-  Affine sw;
-  sw(0, 0) = 0;
-  sw(1, 1) = 0;
-  sw(1, 0) = -1;
-  sw(0, 1) = -1;
-  o = display_orientation(sw);
-  EXPECT_TRUE(o.transpose);
-  EXPECT_FALSE(o.flip_x || o.flip_y);
-  // Round trips for every combination, on a non-square slice.
-  ImageU8 img(3, 2);
-  img.pixels = {1, 2, 3, 4, 5, 6};
-  for (int t = 0; t < 2; ++t)
-    for (int fx = 0; fx < 2; ++fx)
-      for (int fy = 0; fy < 2; ++fy) {
-        DisplayOrientation d{t == 1, fx == 1, fy == 1};
-        const ImageU8 shown = to_display(img, d);
-        EXPECT_EQ(shown.width, t ? 2 : 3);
-        EXPECT_EQ(from_display(shown, d).pixels, img.pixels);
-      }
-  // Hand-checked: flip both of [[1 2 3], [4 5 6]] is [[6 5 4], [3 2 1]]; transpose is [[1 4], [2 5], [3 6]].
-  EXPECT_EQ(to_display(img, DisplayOrientation{false, true, true}).pixels, (std::vector<std::uint8_t>{6, 5, 4, 3, 2, 1}));
-  EXPECT_EQ(to_display(img, DisplayOrientation{true, false, false}).pixels, (std::vector<std::uint8_t>{1, 4, 2, 5, 3, 6}));
-}
-
 TEST_F(InferenceTest, PredictSliceGivesEverythingAtTheOriginalSize) {
   Predictor p = load(*ckpt_);
   EXPECT_EQ(p.num_classes(), 4);

@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "corona/image.h"
+#include "corona/orientation.h"
+#include "corona/segmentation.h"
 #include "corona_native/checkpoint.h"
 #include "corona_native/model_package.h"
 #include "corona_native/progress.h"
@@ -23,22 +25,8 @@ struct PredictorOptions {
   std::string device = "auto";   // "auto" (CUDA when available), "cpu", "cuda"
 };
 
-// One slice's prediction, everything at the ORIGINAL slice size (width x height of the input):
-// the network runs at the checkpoint's input size; its softmax probabilities are resized back
-// bilinearly (resize_bilinear, half-pixel) and only then argmax'ed.
-struct SlicePrediction {
-  LabelMap labels;                    // argmax of probabilities: 0..num_classes-1 (binary task: 0/1)
-  MultiChannelImage probabilities;    // num_classes channels, softmax, original size
-  ImageF lesion_probability;          // 1 - P(background), original size
-  float infected_probability = std::numeric_limits<float>::quiet_NaN();  // sigmoid(cls_logit); NaN without head
-  ImageF cam;                         // class activation map in [0, 1], original size; empty without head
-};
-
-// The one path from a network's segmentation logits (num_classes x size x size, channel-major) to
-// labels and probabilities at the slice's width x height: the core's softmax at the network's
-// size, each class resized with resize_bilinear, the core's argmax. The Predictor and the
-// trainer's validation both use it, so val figures during training equal `evaluate`'s.
-SlicePrediction segmentation_from_logits(const float* logits, int num_classes, int size, int width, int height);
+// SlicePrediction and segmentation_from_logits (labels, probabilities, CAM at the slice's size)
+// are the core's (corona/segmentation.h), shared with the browser.
 
 // A whole volume, slice by slice along voxel axis k (assumed axial).
 struct VolumePrediction {
@@ -47,22 +35,7 @@ struct VolumePrediction {
   std::vector<std::uint64_t> lesion_px;     // per slice: pixels with label != 0
 };
 
-// How an axial slice in voxel order (x = column index i, y = row index j) is shown in radiological
-// display orientation, the orientation of the training PNGs: image left = patient right, image
-// top = anterior. Derived from the affine's rotation part (dominant components, so oblique
-// affines pick the nearest axis); only flips and a transpose, never resampling.
-struct DisplayOrientation {
-  bool transpose = false;  // display column follows voxel j (and row follows i)
-  bool flip_x = false;     // after the optional transpose: mirror columns
-  bool flip_y = false;     // mirror rows
-  std::string describe() const;
-};
-DisplayOrientation display_orientation(const Affine& affine);
-// Voxel-order slice -> display; display -> voxel order (exact inverse).
-template <class T>
-Image2D<T> to_display(const Image2D<T>& voxel_slice, const DisplayOrientation& o);
-template <class T>
-Image2D<T> from_display(const Image2D<T>& display_slice, const DisplayOrientation& o);
+// DisplayOrientation, display_orientation, to_display, from_display: corona/orientation.h.
 
 // ProgressFn and kCancelledMessage: corona_native/progress.h.
 
