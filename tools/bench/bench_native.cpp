@@ -32,6 +32,7 @@
 #include "corona/preprocess.h"
 #include "corona/severity.h"
 #include "corona_native/predict_report.h"
+#include "corona_native/server.h"
 #include "corona_native/cli_util.h"
 #include "corona_native/dataset.h"
 #include "corona_native/inference.h"
@@ -208,6 +209,7 @@ Expected<Predictor> load_predictor(const Args& a) {
 }
 
 int bench_stages(const Args& a) {
+  tune_allocator_for_inference();  // as the server runs
   auto pred = load_predictor(a);
   if (!pred) {
     std::fprintf(stderr, "corona_bench: %s\n", pred.error().message.c_str());
@@ -282,6 +284,8 @@ int bench_stages(const Args& a) {
 }
 
 int slice_worker(const Args& a) {
+  // The server's malloc settings (server.h), so the two LibTorch contestants differ by the server only.
+  tune_allocator_for_inference();
   auto pred = load_predictor(a);
   if (!pred) {
     std::fprintf(stderr, "corona_bench: %s\n", pred.error().message.c_str());

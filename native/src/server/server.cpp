@@ -1,5 +1,6 @@
 // run_server: load the model, start the queue, bind, serve until SIGINT/SIGTERM.
 #include <httplib.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <unistd.h>
@@ -119,7 +120,20 @@ int serve_with(Predictor& predictor, const ServerOptions& options) {
 
 }  // namespace
 
+bool tune_allocator_for_inference() {
+#if defined(__GLIBC__)
+  bool ok = mallopt(M_ARENA_MAX, 1) == 1;
+  ok = mallopt(M_MMAP_THRESHOLD, 32 << 20) == 1 && ok;  // glibc's largest allowed on 64-bit
+  ok = mallopt(M_TRIM_THRESHOLD, 256 << 20) == 1 && ok;
+  return ok;
+#else
+  return false;
+#endif
+}
+
 int run_server(const ServerOptions& options) {
+  if (!tune_allocator_for_inference())
+    std::fprintf(stderr, "coronanet serve: note: malloc settings for inference not applied\n");
   if (!install_stop_handler()) {
     std::fprintf(stderr, "coronanet serve: cannot install the SIGINT/SIGTERM handler\n");
     return 1;
