@@ -36,6 +36,23 @@ std::vector<std::uint8_t> g_bytes_out;     // last export handed to JS
 corona::ImageF g_model_input;              // last network input handed to JS
 std::map<std::string, ImVec4> g_rects;     // widget rectangles (x, y, w, h) for automation
 
+// Frames are drawn only while something happens (input, a call from the page, a run) and for a
+// few frames after, so ImGui can settle hover and popups. An idle viewer then costs nothing: with
+// a software WebGL (headless Chromium) a frame costs a CPU core's worth of time that the model's
+// wasm threads need.
+// During a model run, calls from the page (one per slice) redraw at most every kRunFrameMs; user
+// input always redraws at once.
+constexpr int kSettleFrames = 3;
+constexpr double kRunFrameMs = 1000.0;
+int g_quiet_frames = 0;
+bool g_input_seen = false;
+double g_last_draw_ms = 0.0;
+void mark_activity() { g_quiet_frames = 0; }
+void mark_input() {
+  g_quiet_frames = 0;
+  g_input_seen = true;
+}
+
 // What the page found out about this browser (corona_set_capabilities).
 struct Capabilities {
   bool webgpu = false;           // an adapter exists
@@ -109,6 +126,7 @@ extern "C" {
 
 // Bytes of a file (gzip already undone). role: 0 image, 1 reference labels, 2 predicted mask.
 EMSCRIPTEN_KEEPALIVE int corona_open_file(int role, const char* name, const std::uint8_t* data, int size) {
+  mark_activity();
   const bool ok = g_state.open(static_cast<FileRole>(role), name ? name : "file", data,
                                size > 0 ? static_cast<std::size_t>(size) : 0);
   if (ok && role == 0) {
@@ -121,20 +139,24 @@ EMSCRIPTEN_KEEPALIVE int corona_open_file(int role, const char* name, const std:
 
 // A refusal found by the page before any bytes reached C++ (e.g. larger than wasm memory allows).
 EMSCRIPTEN_KEEPALIVE void corona_report_error(const char* message) {
+  mark_activity();
   g_state.status = message ? message : "error";
   g_state.status_is_error = true;
 }
 
 EMSCRIPTEN_KEEPALIVE int corona_set_model(const char* plans, const char* metrics, const char* log) {
+  mark_activity();
   return g_state.set_model(plans ? plans : "", metrics ? metrics : "", log ? log : "") ? 1 : 0;
 }
 
 EMSCRIPTEN_KEEPALIVE void corona_set_capabilities(int webgpu, int webgpu_hardware, int server, int isolated,
                                                   int threads) {
+  mark_activity();
   g_caps = Capabilities{webgpu != 0, webgpu_hardware != 0, server != 0, isolated != 0, std::max(1, threads)};
 }
 
 EMSCRIPTEN_KEEPALIVE void corona_set_heavy_job_seconds(double seconds) {
+  mark_activity();
   if (seconds >= 0) g_heavy_job_seconds = seconds;
 }
 
@@ -154,6 +176,7 @@ EMSCRIPTEN_KEEPALIVE const char* corona_state_json() {
 }
 
 EMSCRIPTEN_KEEPALIVE int corona_begin_run(const char* backend) {
+  mark_activity();
   const int n = g_state.begin_run(backend ? backend : "wasm");
   g_texture_dirty = true;
   return n;
@@ -161,6 +184,7 @@ EMSCRIPTEN_KEEPALIVE int corona_begin_run(const char* backend) {
 
 // Slice k's network input (input_size² floats) in wasm memory, valid until the next call.
 EMSCRIPTEN_KEEPALIVE const float* corona_model_input(int k) {
+  mark_activity();
   if (!g_state.volume || k < 0 || k >= g_state.slice_count() || !g_state.model_loaded) return nullptr;
   g_model_input = g_state.model_input(k);
   return g_model_input.pixels.data();
@@ -168,6 +192,7 @@ EMSCRIPTEN_KEEPALIVE const float* corona_model_input(int k) {
 
 EMSCRIPTEN_KEEPALIVE int corona_accept_output(int k, const float* logits, int classes, int size, float cls_logit,
                                              const float* evidence, int cam_w, int cam_h) {
+  mark_activity();
   const bool ok = g_state.accept_output(k, logits, classes, size, cls_logit, evidence, cam_w, cam_h);
   if (k == g_state.slice_index) g_texture_dirty = true;
   return ok ? 1 : 0;
@@ -175,6 +200,7 @@ EMSCRIPTEN_KEEPALIVE int corona_accept_output(int k, const float* logits, int cl
 
 // Ends a run; returns the report as JSON (valid until the next call).
 EMSCRIPTEN_KEEPALIVE const char* corona_finish_run(double ms_per_slice, double session_ms, int threads) {
+  mark_activity();
   g_state.finish_run(ms_per_slice, session_ms, threads);
   if (g_state.prediction) g_ms_per_slice[g_state.prediction->backend] = ms_per_slice;
   g_texture_dirty = true;
@@ -183,12 +209,14 @@ EMSCRIPTEN_KEEPALIVE const char* corona_finish_run(double ms_per_slice, double s
 }
 
 EMSCRIPTEN_KEEPALIVE void corona_fail_run(int cancelled, const char* message) {
+  mark_activity();
   g_state.fail_run(cancelled ? RunPhase::kCancelled : RunPhase::kFailed, message ? message : "");
   g_texture_dirty = true;
 }
 
 // The server's per-slice infected probabilities (its mask came in through corona_open_file role 2).
 EMSCRIPTEN_KEEPALIVE void corona_set_slice_probabilities(const float* p, int n) {
+  mark_activity();
   if (!g_state.prediction) return;
   for (int k = 0; k < n && k < static_cast<int>(g_state.prediction->infected.size()); ++k)
     g_state.prediction->infected[static_cast<std::size_t>(k)] = p[k];
@@ -196,6 +224,7 @@ EMSCRIPTEN_KEEPALIVE void corona_set_slice_probabilities(const float* p, int n) 
 
 // Progress of a run the page drives without per-slice outputs (the server).
 EMSCRIPTEN_KEEPALIVE void corona_set_run_progress(int done, int total) {
+  mark_activity();
   if (g_state.run.phase != RunPhase::kRunning) return;
   g_state.run.done = done;
   if (total > 0) g_state.run.total = total;
@@ -208,6 +237,7 @@ EMSCRIPTEN_KEEPALIVE const char* corona_report_json() {
 
 // Export bytes (ExportKind); *size = -1 and the status line says why on failure.
 EMSCRIPTEN_KEEPALIVE const std::uint8_t* corona_export(int kind, int* size) {
+  mark_activity();
   auto bytes = g_state.export_bytes(static_cast<ExportKind>(kind));
   if (!bytes) {
     g_state.status = bytes.error().message;
@@ -231,6 +261,7 @@ EMSCRIPTEN_KEEPALIVE const std::uint8_t* corona_mask(int* dims) {
 }
 
 EMSCRIPTEN_KEEPALIVE void corona_set_slice(int k) {
+  mark_activity();
   if (k >= 0 && k < g_state.slice_count()) {
     g_state.slice_index = k;
     g_texture_dirty = true;
@@ -400,8 +431,9 @@ void run_section() {
     record("progress");
   } else if (g_state.prediction && g_state.run.phase == RunPhase::kDone) {
     const auto& p = *g_state.prediction;
+    const bool in_browser = p.backend != "server";
     ImGui::Text("Ran on %s: %.0f ms per slice%s", p.backend.c_str(), p.ms_per_slice,
-                p.session_ms > 0 ? "" : " (session reused)");
+                in_browser && p.session_ms <= 0 ? " (session reused)" : "");
     if (p.session_ms > 0) ImGui::TextDisabled("model load %.0f ms, %d thread(s)", p.session_ms, p.threads);
   }
   server_offer_popup();
@@ -584,8 +616,18 @@ void frame() {
   glfwGetWindowSize(g_window, &w, &h);
   if (static_cast<int>(css_w) != w || static_cast<int>(css_h) != h) {
     glfwSetWindowSize(g_window, static_cast<int>(css_w), static_cast<int>(css_h));
+    mark_activity();
   }
   glfwPollEvents();
+  if (g_texture_dirty) mark_activity();
+  const double now = emscripten_get_now();
+  const bool running = g_state.run.phase == RunPhase::kRunning;
+  if (!g_input_seen) {
+    if (running && now - g_last_draw_ms < kRunFrameMs) return;  // leave the cores to the model
+    if (g_quiet_frames++ > kSettleFrames) return;                // nothing changed: keep the last frame
+  }
+  g_input_seen = false;
+  g_last_draw_ms = now;
   ImGui_ImplOpenGL3_NewFrame();
   ImGui_ImplGlfw_NewFrame();
   ImGui::NewFrame();
@@ -622,6 +664,12 @@ int main() {
   ImGui::CreateContext();
   ImGui::GetIO().IniFilename = nullptr;  // no file system assumptions in the browser
   ImGui::StyleColorsDark();
+  // Installed before ImGui's own callbacks, which chain to them: any input wakes the drawing.
+  glfwSetCursorPosCallback(g_window, [](GLFWwindow*, double, double) { mark_input(); });
+  glfwSetMouseButtonCallback(g_window, [](GLFWwindow*, int, int, int) { mark_input(); });
+  glfwSetScrollCallback(g_window, [](GLFWwindow*, double, double) { mark_input(); });
+  glfwSetKeyCallback(g_window, [](GLFWwindow*, int, int, int, int) { mark_input(); });
+  glfwSetCharCallback(g_window, [](GLFWwindow*, unsigned int) { mark_input(); });
   ImGui_ImplGlfw_InitForOpenGL(g_window, true);
   ImGui_ImplOpenGL3_Init("#version 300 es");
   emscripten_set_main_loop(frame, 0, false);
