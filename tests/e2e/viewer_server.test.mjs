@@ -67,3 +67,18 @@ test('a heavy job is offered to the server; its result equals the browser run an
   await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-server-result.png') });
   assert.deepEqual(pageErrors, []);
 });
+
+test('/?demo (the link coronanet serve prints) opens the demo and runs the model', async () => {
+  const p = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+  p.on('pageerror', (e) => pageErrors.push(String(e)));
+  await p.goto(server.url + '/?demo');
+  await p.waitForFunction(() => window.coronanet.state().run.phase === 'done', null, { timeout: 120_000, polling: 200 });
+  const s = await state(p);
+  assert.equal(s.slices, 3);
+  assert.equal(s.has_prediction, true);
+  assert.equal(s.run.backend, 'wasm', 'auto picks the wasm EP on a software-only WebGPU adapter');
+  assert.match(server.log, /\?demo opens the demo/);
+  await p.screenshot({ path: path.join(ARTIFACTS, 'viewer-served-demo.png') });
+  await p.close();
+  assert.deepEqual(pageErrors, []);
+});

@@ -110,6 +110,9 @@ int serve_with(Predictor& predictor, const ServerOptions& options) {
   stop_on_signal(http, queue);
   std::fprintf(stderr, "coronanet serve: listening on http://%s:%d (model %s %s, %s)\n", options.host.c_str(), port,
                predictor.plans().name.c_str(), predictor.plans().version.c_str(), predictor.device_name().c_str());
+  if (std::filesystem::is_directory(options.web_dir))
+    std::fprintf(stderr, "coronanet serve: open http://%s:%d/ in a browser (http://%s:%d/?demo opens the demo); "
+                 "Ctrl-C stops\n", options.host.c_str(), port, options.host.c_str(), port);
   std::fflush(stderr);
   http.listen_after_bind();
   g_running = nullptr;
