@@ -171,6 +171,7 @@ bool ViewerState::open(FileRole role, const std::string& name, const std::uint8_
     p.infected.assign(static_cast<std::size_t>(volume->nz), kNaNf);
     p.cam.assign(static_cast<std::size_t>(volume->nz), ImageF{});
     p.done.assign(static_cast<std::size_t>(volume->nz), 1);
+    p.summaries.assign(static_cast<std::size_t>(volume->nz), std::nullopt);
     prediction = std::move(p);
   }
   if (role == FileRole::kReference) status = "Opened " + name;
@@ -238,6 +239,7 @@ int ViewerState::begin_run(const std::string& backend) {
   p.infected.assign(static_cast<std::size_t>(volume->nz), kNaNf);
   p.cam.assign(static_cast<std::size_t>(volume->nz), ImageF{});
   p.done.assign(static_cast<std::size_t>(volume->nz), 0);
+  p.summaries.assign(static_cast<std::size_t>(volume->nz), std::nullopt);
   p.backend = backend;
   prediction = std::move(p);
   run = RunStatus{RunPhase::kRunning, 0, volume->nz, backend, ""};
@@ -270,6 +272,8 @@ bool ViewerState::accept_output(int k, const float* logits, int classes, int siz
   if (evidence != nullptr && cam_w > 0 && cam_h > 0) prediction->cam[i] = cam_from_evidence(evidence, cam_w, cam_h, w, h);
   if (!prediction->done[i]) ++run.done;
   prediction->done[i] = 1;
+  prediction->summaries[i].reset();
+  summarise_slice(k);  // now, spread over the run, rather than all at once when it ends
   return true;
 }
 
@@ -305,12 +309,15 @@ Summary ViewerState::summarise_slice(int k) const {
   Summary s;
   auto labels = predicted_slice(k);
   if (!labels) return s;
+  auto& cached = prediction->summaries[static_cast<std::size_t>(k)];
+  if (cached) return *cached;
   labels->spacing_known = volume_is_hu;  // PNG/JPEG carry no geometry: pixels only
   const SeverityReport sev = assess_severity(*labels, lung_mask(k), model.num_classes);
   s.classes = class_areas(*labels, model.num_classes);
   s.right = sev.right;
   s.left = sev.left;
   s.total = sev.total;
+  cached = s;
   return s;
 }
 

@@ -24,12 +24,21 @@ enum class FileRole : int { kImage = 0, kReference = 1, kPrediction = 2 };
 enum class RunPhase : int { kIdle = 0, kRunning = 1, kDone = 2, kFailed = 3, kCancelled = 4 };
 enum class ExportKind : int { kMaskNifti = 0, kMaskPng = 1, kReportJson = 2, kReportCsv = 3 };
 
+// Per-slice or whole-volume summary shown in the UI and written in the report.
+struct Summary {
+  std::vector<ClassArea> classes;
+  LungInvolvement right, left, total;
+};
+
 // The prediction for the opened image, filled slice by slice as the runtime answers.
 struct Prediction {
   LabelVolume labels;                 // voxel order, the image's geometry
   std::vector<float> infected;        // per slice: P(infected) (NaN without head / not run)
   std::vector<ImageF> cam;            // per slice, display orientation (empty without head)
   std::vector<std::uint8_t> done;     // per slice: 1 once predicted
+  // Per-slice summaries, computed once (the lung mask takes ~20 ms a slice): at accept_output, or
+  // on first use for a mask that came from the server.
+  mutable std::vector<std::optional<Summary>> summaries;
   std::string backend;                // "webgpu", "wasm" or "server"
   double ms_per_slice = 0.0;
   double session_ms = 0.0;            // model load time (0 when the session was already open)
@@ -42,12 +51,6 @@ struct RunStatus {
   int total = 0;
   std::string backend;
   std::string message;
-};
-
-// Per-slice or whole-volume summary shown in the UI and written in the report.
-struct Summary {
-  std::vector<ClassArea> classes;
-  LungInvolvement right, left, total;
 };
 
 struct ViewerState {
