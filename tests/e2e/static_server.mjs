@@ -1,5 +1,5 @@
-// A minimal static file server for browser tests (loopback only), with the COOP/COEP headers the
-// real server will send. Not for production: `coronanet serve` is the product's server.
+// A minimal static file server for browser tests (loopback only), with the COOP/COEP headers
+// `coronanet serve` sends (or without them). Not for production: `coronanet serve` is the product's server.
 import http from 'node:http';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -9,7 +9,8 @@ const TYPES = {
   '.wasm': 'application/wasm', '.png': 'image/png', '.json': 'application/json', '.gz': 'application/gzip',
 };
 
-export function startStaticServer(root) {
+// isolate: false serves without COOP/COEP, like a plain static host.
+export function startStaticServer(root, { isolate = true } = {}) {
   const base = path.resolve(root);
   const server = http.createServer((req, res) => {
     const urlPath = decodeURIComponent(new URL(req.url, 'http://localhost').pathname);
@@ -18,11 +19,12 @@ export function startStaticServer(root) {
       res.writeHead(404).end('not found');
       return;
     }
-    res.writeHead(200, {
-      'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream',
-      'Cross-Origin-Opener-Policy': 'same-origin',
-      'Cross-Origin-Embedder-Policy': 'require-corp',
-    });
+    const headers = { 'Content-Type': TYPES[path.extname(file)] || 'application/octet-stream' };
+    if (isolate) {
+      headers['Cross-Origin-Opener-Policy'] = 'same-origin';
+      headers['Cross-Origin-Embedder-Policy'] = 'require-corp';
+    }
+    res.writeHead(200, headers);
     fs.createReadStream(file).pipe(res);
   });
   return new Promise((resolve) => {

@@ -231,6 +231,29 @@ test('a volume run shows progress and can be cancelled; the viewer then runs aga
   assert.equal(report.slices, 3);
 });
 
+test('from a plain static host (no COOP/COEP): single-threaded wasm EP, same masks', async () => {
+  const plain = await startStaticServer(siteDir, { isolate: false });
+  const ctx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  try {
+    const p = await ctx.newPage();
+    p.on('pageerror', (e) => pageErrors.push(String(e)));
+    await p.goto(plain.url + '?no-sw');
+    await p.evaluate(() => window.coronanet.ready);
+    const caps = await p.evaluate(() => window.coronanet.capabilities());
+    assert.equal(caps.isolated, false);
+    assert.equal(caps.server, false, 'no server behind a static host');
+    await p.evaluate(() => window.coronanet.loadDemo('volume'));
+    const report = await p.evaluate(() => window.coronanet.run({ backend: 'wasm' }));
+    assert.equal(report.threads, 1);
+    assertMasksAgree(await p.evaluate(() => window.coronanet.mask()), refs.volume.mask, 'static host, wasm EP');
+    await assert.rejects(p.evaluate(() => window.coronanet.run({ backend: 'server' })), /not reachable/);
+    assert.equal((await state(p)).has_prediction, true, 'a refused run leaves the last prediction');
+  } finally {
+    await ctx.close();
+    plain.server.close();
+  }
+});
+
 test('offline: after the first visit the demo loads and runs with the network off', async () => {
   await page.evaluate(() => navigator.serviceWorker.ready);
   await context.setOffline(true);
