@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "corona/postprocess.h"
+#include "corona/preprocess.h"
 
 namespace corona {
 
@@ -159,6 +160,34 @@ bool centroid_x(const LabelMap& m, double* cx) {
   return true;
 }
 
+// fill_holes(close_square(mask, r)), computed on the mask's bounding box grown by r + 1 (a lung
+// is a third of the slice). The same result: the closing cannot reach further than r from the
+// mask, and background outside the box is connected to the image border, as the crop's border is.
+LabelMap close_and_fill(const LabelMap& mask, int r) {
+  int x0 = mask.width, y0 = mask.height, x1 = -1, y1 = -1;
+  for (int y = 0; y < mask.height; ++y) {
+    for (int x = 0; x < mask.width; ++x) {
+      if (!mask.at(x, y)) continue;
+      x0 = std::min(x0, x);
+      x1 = std::max(x1, x);
+      y0 = std::min(y0, y);
+      y1 = std::max(y1, y);
+    }
+  }
+  LabelMap out = empty_like(mask);
+  if (x1 < 0) return out;
+  const int m = std::max(0, r) + 1;
+  x0 = std::max(0, x0 - m);
+  y0 = std::max(0, y0 - m);
+  x1 = std::min(mask.width - 1, x1 + m);
+  y1 = std::min(mask.height - 1, y1 + m);
+  const LabelMap box = fill_holes(close_square(crop(mask, x0, y0, x1 - x0 + 1, y1 - y0 + 1), r));
+  for (int y = y0; y <= y1; ++y) {
+    for (int x = x0; x <= x1; ++x) out.at(x, y) = box.at(x - x0, y - y0);
+  }
+  return out;
+}
+
 }  // namespace
 
 LabelMap lung_mask_from_air(const LabelMap& air_in, const LungMaskOptions& o) {
@@ -181,8 +210,8 @@ LabelMap lung_mask_from_air(const LabelMap& air_in, const LungMaskOptions& o) {
   const bool has_left = centroid_x(p.left, &cx_left);
   // Pixels both closed lungs claim go by side of the line halfway between the lungs.
   const double split = has_right && has_left ? (cx_right + cx_left) / 2.0 : mid;
-  const LabelMap right = has_right ? fill_holes(close_square(p.right, o.closing_radius_px)) : p.right;
-  const LabelMap left = has_left ? fill_holes(close_square(p.left, o.closing_radius_px)) : p.left;
+  const LabelMap right = has_right ? close_and_fill(p.right, o.closing_radius_px) : p.right;
+  const LabelMap left = has_left ? close_and_fill(p.left, o.closing_radius_px) : p.left;
   for (int y = 0; y < out.height; ++y) {
     for (int x = 0; x < out.width; ++x) {
       const bool r = right.at(x, y) != 0;
