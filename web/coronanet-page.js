@@ -130,7 +130,9 @@
     // wait for them; runs do (run() awaits probes).
     probes.then(() => Module._corona_set_capabilities(caps.webgpu ? 1 : 0, caps.webgpuHardware ? 1 : 0,
                                                       caps.server ? 1 : 0, caps.isolated ? 1 : 0, caps.threads));
-    registerServiceWorker();
+    // The service worker's first install downloads ~50 MB (ORT, model, demo) into its cache: not
+    // while the first run competes for the same network and CPU. After the first run, or 8 s.
+    setTimeout(registerServiceWorker, 8000);
     try {
       await loadModel();
     } catch (e) {
@@ -152,8 +154,10 @@
     }
   }
 
+  let serviceWorkerRegistered = false;
   function registerServiceWorker() {
-    if (!('serviceWorker' in navigator) || params.has('no-sw')) return;
+    if (serviceWorkerRegistered || !('serviceWorker' in navigator) || params.has('no-sw')) return;
+    serviceWorkerRegistered = true;
     navigator.serviceWorker.register('sw.js').catch((e) => console.warn('service worker: ' + e));
   }
 
@@ -331,7 +335,9 @@
     running = true;
     cancelRequested = false;
     try {
-      return backend === 'server' ? await runOnServer() : await runInBrowser(backend);
+      const report = backend === 'server' ? await runOnServer() : await runInBrowser(backend);
+      registerServiceWorker();
+      return report;
     } catch (e) {
       withString(String(e.message || e), (p) => Module._corona_fail_run(e.cancelled ? 1 : 0, p));
       throw e;
