@@ -435,6 +435,7 @@ void run_section() {
     ImGui::Text("Ran on %s: %.0f ms per slice%s", p.backend.c_str(), p.ms_per_slice,
                 in_browser && p.session_ms <= 0 ? " (session reused)" : "");
     if (p.session_ms > 0) ImGui::TextDisabled("model load %.0f ms, %d thread(s)", p.session_ms, p.threads);
+    ImGui::TextDisabled("report (lung masks, areas) %.0f ms", p.report_ms);
   }
   server_offer_popup();
 }

@@ -36,12 +36,13 @@ struct Prediction {
   std::vector<float> infected;        // per slice: P(infected) (NaN without head / not run)
   std::vector<ImageF> cam;            // per slice, display orientation (empty without head)
   std::vector<std::uint8_t> done;     // per slice: 1 once predicted
-  // Per-slice summaries, computed once (the lung mask takes ~20 ms a slice): at accept_output, or
-  // on first use for a mask that came from the server.
+  // Per-slice summaries, computed once (the lung mask takes ~20-40 ms a slice in wasm) when the
+  // run ends or on first use, then cached (the UI shows them every frame).
   mutable std::vector<std::optional<Summary>> summaries;
   std::string backend;                // "webgpu", "wasm" or "server"
   double ms_per_slice = 0.0;
   double session_ms = 0.0;            // model load time (0 when the session was already open)
+  double report_ms = 0.0;             // lung masks, areas and involvement of all slices, after the run
   int threads = 0;
 };
 

@@ -106,11 +106,11 @@ async function perSlice(backend, threads, repeats) {
     const first = await window.coronanet.run({ backend });  // warm-up (session creation, first run)
     const runs = [];
     for (let i = 0; i < repeats; i++) runs.push(await window.coronanet.run({ backend }));
-    return { first, runs: runs.map((x) => [x.ms_per_slice, x.network_ms_per_slice, x.threads, x.core_ms_per_slice]) };
+    return { first, runs: runs.map((x) => [x.ms_per_slice, x.network_ms_per_slice, x.threads, x.core_ms_per_slice, x.report_ms]) };
   }, { backend, repeats });
   await context.close();
   emit({ bench: 'viewer_per_slice', backend, threads: r.runs[0][2], input: '512x512 PNG, model at 256²',
-         median_ms: median(r.runs.map((x) => x[0])), median_session_run_ms: median(r.runs.map((x) => x[1])), median_core_ms: median(r.runs.map((x) => x[3])),
+         median_ms: median(r.runs.map((x) => x[0])), median_session_run_ms: median(r.runs.map((x) => x[1])), median_core_ms: median(r.runs.map((x) => x[3])), median_report_ms: median(r.runs.map((x) => x[4])),
          min_ms: Math.min(...r.runs.map((x) => x[0])), repeats: r.runs.length, session_ms: r.first.session_ms });
 }
 
