@@ -65,7 +65,8 @@
     }
   }
   const withString = (text, fn) => withBytes(new TextEncoder().encode(text), fn, true);
-  const withFloats = (floats, fn) => withBytes(new Uint8Array(floats.buffer, floats.byteOffset, floats.byteLength), fn);
+  // A typed array (Float32Array, Int32Array) copied into the heap for the duration of fn(ptr, byteLength).
+  const withTypedArray = (array, fn) => withBytes(new Uint8Array(array.buffer, array.byteOffset, array.byteLength), fn);
 
   async function gunzipIfNeeded(bytes) {
     if (bytes.length < 2 || bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
@@ -248,8 +249,8 @@
       const t1 = performance.now();
       const [, classes, h, w] = out.segDims;
       if (h !== size || w !== size) throw new Error(`model output is ${w}x${h}, expected ${size}x${size}`);
-      const ok = withFloats(out.seg, (segPtr) => out.cam
-        ? withFloats(out.cam, (camPtr) => Module._corona_accept_output(k, segPtr, classes, size, out.cls, camPtr,
+      const ok = withTypedArray(out.seg, (segPtr) => out.cam
+        ? withTypedArray(out.cam, (camPtr) => Module._corona_accept_output(k, segPtr, classes, size, out.cls, camPtr,
                                                                         out.camDims[3], out.camDims[2]))
         : Module._corona_accept_output(k, segPtr, classes, size, out.cls, 0, 0, 0));
       if (!ok) throw new Error(state().status);
@@ -315,7 +316,7 @@
     if (!opened) throw new Error(state().status);
     const probs = Float32Array.from(result.infected_probability_per_slice || [result.infected_probability],
                                     (v) => (v === null ? NaN : v));
-    withFloats(probs, (ptr) => Module._corona_set_slice_probabilities(ptr, probs.length));
+    withTypedArray(probs, (ptr) => Module._corona_set_slice_probabilities(ptr, probs.length));
     const n = state().slices;
     return JSON.parse(Module.UTF8ToString(Module._corona_finish_run((performance.now() - t0) / n, 0, 0)));
   }
@@ -353,7 +354,7 @@
   // The predicted label map in voxel (NIfTI) order: {data: Uint8Array, shape: [nz, ny, nx]}.
   function mask() {
     const dims = new Int32Array(3);
-    return withFloats(dims, (dimsPtr) => {
+    return withTypedArray(dims, (dimsPtr) => {
       const ptr = Module._corona_mask(dimsPtr);
       if (!ptr) return null;
       const [nx, ny, nz] = Module.HEAP32.subarray(dimsPtr >> 2, (dimsPtr >> 2) + 3);
@@ -364,7 +365,7 @@
   // Export kind (0 mask NIfTI, 1 mask PNG, 2 report JSON, 3 report CSV) -> {name, bytes}.
   async function exportFile(kind) {
     const size = new Int32Array(1);
-    const bytes = withFloats(size, (sizePtr) => {
+    const bytes = withTypedArray(size, (sizePtr) => {
       const ptr = Module._corona_export(kind, sizePtr);
       const n = Module.HEAP32[sizePtr >> 2];
       return n < 0 ? null : Module.HEAPU8.slice(ptr, ptr + n);
