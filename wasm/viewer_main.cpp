@@ -320,7 +320,7 @@ void view_section() {
   ImGui::SliderFloat("Zoom", &g_zoom, 0.25f, 8.0f, "%.2fx", ImGuiSliderFlags_Logarithmic);
   ImGui::SameLine();
   if (ImGui::SmallButton("Fit")) { g_zoom = 1.0f; g_pan = ImVec2(0, 0); }
-  ImGui::TextDisabled("wheel: slices, ctrl+wheel: zoom, drag: pan");
+  ImGui::TextDisabled("wheel or up/down: slices, ctrl+wheel: zoom, drag: pan");
 }
 
 void overlay_section() {
@@ -580,7 +580,22 @@ void draw_image() {
     if (io.KeyCtrl) {
       g_zoom = std::clamp(g_zoom * std::pow(1.15f, io.MouseWheel), 0.25f, 8.0f);
     } else if (g_state.slice_count() > 1) {
+      // Wheel down (negative) = next slice, as in radiology viewers.
       g_state.slice_index = std::clamp(g_state.slice_index - static_cast<int>(io.MouseWheel), 0, g_state.slice_count() - 1);
+      g_texture_dirty = true;
+    }
+  }
+  // Up/Down (or Page Up/Down) with the pointer over the image: previous/next slice.
+  if (ImGui::IsItemHovered() && g_state.slice_count() > 1) {
+    int step = 0;
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_UpArrow)) ||
+        ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_PageUp)))
+      step = -1;
+    if (ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_DownArrow)) ||
+        ImGui::IsKeyPressed(ImGui::GetKeyIndex(ImGuiKey_PageDown)))
+      step = 1;
+    if (step != 0) {
+      g_state.slice_index = std::clamp(g_state.slice_index + step, 0, g_state.slice_count() - 1);
       g_texture_dirty = true;
     }
   }
@@ -672,6 +687,14 @@ int main() {
   glfwSetKeyCallback(g_window, [](GLFWwindow*, int, int, int, int) { mark_input(); });
   glfwSetCharCallback(g_window, [](GLFWwindow*, unsigned int) { mark_input(); });
   ImGui_ImplGlfw_InitForOpenGL(g_window, true);
+  // Emscripten 3.1.6's GLFW hands the browser's raw wheel deltas to the scroll callback (pixels,
+  // positive = down) where native GLFW gives steps, positive = up: ImGui then scrolled panels
+  // backwards by 100 lines a notch. Steps of the native sign instead; ImGui's handler chains to
+  // the activity callback above.
+  glfwSetScrollCallback(g_window, [](GLFWwindow* w, double dx, double dy) {
+    auto steps = [](double d) { return d == 0.0 ? 0.0 : (d > 0.0 ? -1.0 : 1.0) * std::max(1.0, std::abs(d) / 100.0); };
+    ImGui_ImplGlfw_ScrollCallback(w, steps(dx), steps(dy));
+  });
   ImGui_ImplOpenGL3_Init("#version 300 es");
   emscripten_set_main_loop(frame, 0, false);
   return 0;

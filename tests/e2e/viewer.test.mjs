@@ -139,6 +139,25 @@ test('the UI works by clicks at the rectangles C++ exports', async () => {
   assert.equal(s.run.phase, 'done', s.status);
   assert.equal(s.run.backend, 'wasm');
   assert.equal(s.has_prediction, true);
+  // Slices from the keyboard and the wheel, with the pointer over the image.
+  await page.evaluate(() => window.coronanet.setSlice(1));
+  await clickWidget(page, 'image');
+  const key = async (k) => {  // held over a frame or two: ImGui 1.86 polls key state per frame
+    await page.keyboard.down(k);
+    await page.waitForTimeout(80);
+    await page.keyboard.up(k);
+    await page.waitForTimeout(80);
+  };
+  await key('ArrowDown');
+  assert.equal((await state(page)).slice, 2, 'Down: next slice');
+  await page.mouse.wheel(0, -100);  // wheel up: previous slice
+  await page.waitForTimeout(150);
+  assert.equal((await state(page)).slice, 1, 'wheel up: previous slice');
+  await page.mouse.wheel(0, 100);  // wheel down: next slice
+  await page.waitForTimeout(150);
+  assert.equal((await state(page)).slice, 2, 'wheel down: next slice');
+  await key('ArrowUp');
+  assert.equal((await state(page)).slice, 1, 'Up: previous slice');
   await clickWidget(page, 'preset_mediastinum');
   s = await state(page);
   assert.deepEqual([s.window.center, s.window.width], [40, 400]);
