@@ -52,34 +52,25 @@ Expected<bool> parse_plans(const json& p, ModelInfo& m) {
     const json& c = l.at("colour");
     li.colour = Rgba{c.at(0).get<std::uint8_t>(), c.at(1).get<std::uint8_t>(), c.at(2).get<std::uint8_t>(), 255};
   }
-  m.best_epoch = static_cast<int>(number_at(p, {"training", "best_epoch"}) > 0 ? number_at(p, {"training", "best_epoch"}) : 0);
+  const double best_epoch = number_at(p, {"training", "best_epoch"});
+  m.best_epoch = best_epoch > 0 ? static_cast<int>(best_epoch) : 0;
   return true;
 }
 
 void parse_metrics(const json& j, ModelInfo& m) {
-  struct Row { const char* name; std::initializer_list<const char*> path; double target; };
+  struct Row { const char* name; const char* section; const char* key; double target; };
   const Row rows[] = {
-      {"Lesion Dice", {"mean", "dice"}, 0.78},
-      {"Inf-Net mean Dice", {"infnet", "mean_dice"}, 0.74},
-      {"GGO Dice", {"mean", "ggo_dice"}, 0.65},
-      {"Consolidation Dice", {"mean", "consolidation_dice"}, 0.50},
-      {"Effusion Dice", {"mean", "effusion_dice"}, kNaN},
-      {"COVID F1 (UCSD)", {"classification", "f1"}, 0.85},
-      {"COVID AUC (UCSD)", {"classification", "auc"}, 0.92},
+      {"Lesion Dice", "mean", "dice", 0.78},
+      {"Inf-Net mean Dice", "infnet", "mean_dice", 0.74},
+      {"GGO Dice", "mean", "ggo_dice", 0.65},
+      {"Consolidation Dice", "mean", "consolidation_dice", 0.50},
+      {"Effusion Dice", "mean", "effusion_dice", kNaN},
+      {"COVID F1 (UCSD)", "classification", "f1", 0.85},
+      {"COVID AUC (UCSD)", "classification", "auc", 0.92},
   };
   for (const Row& r : rows) {
-    std::vector<const char*> val_path{"val"}, test_path{"test"};
-    val_path.insert(val_path.end(), r.path.begin(), r.path.end());
-    test_path.insert(test_path.end(), r.path.begin(), r.path.end());
-    auto at = [&](const std::vector<const char*>& path) {
-      const json* p = &j;
-      for (const char* key : path) {
-        if (!p->is_object() || !p->contains(key)) return kNaN;
-        p = &(*p)[key];
-      }
-      return p->is_number() ? p->get<double>() : kNaN;
-    };
-    m.card.push_back(CardMetric{r.name, at(val_path), at(test_path), r.target});
+    m.card.push_back(CardMetric{r.name, number_at(j, {"val", r.section, r.key}),
+                                number_at(j, {"test", r.section, r.key}), r.target});
   }
 }
 

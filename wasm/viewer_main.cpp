@@ -479,19 +479,17 @@ void results_section() {
     ImGui::TreePop();
   }
   ImGui::TextDisabled("Lung share uses a classic (model-free) lung mask.");
+  struct SaveButton { const char* label; ExportKind kind; const char* widget; };
+  static const SaveButton kSaves[] = {{"Mask NIfTI", ExportKind::kMaskNifti, "save_nifti"},
+                                      {"Mask PNG", ExportKind::kMaskPng, "save_png"},
+                                      {"Report JSON", ExportKind::kReportJson, "save_json"},
+                                      {"CSV", ExportKind::kReportCsv, "save_csv"}};
   ImGui::TextUnformatted("Save:");
-  ImGui::SameLine();
-  if (ImGui::SmallButton("Mask NIfTI")) corona_js_save(static_cast<int>(ExportKind::kMaskNifti));
-  record("save_nifti");
-  ImGui::SameLine();
-  if (ImGui::SmallButton("Mask PNG")) corona_js_save(static_cast<int>(ExportKind::kMaskPng));
-  record("save_png");
-  ImGui::SameLine();
-  if (ImGui::SmallButton("Report JSON")) corona_js_save(static_cast<int>(ExportKind::kReportJson));
-  record("save_json");
-  ImGui::SameLine();
-  if (ImGui::SmallButton("CSV")) corona_js_save(static_cast<int>(ExportKind::kReportCsv));
-  record("save_csv");
+  for (const SaveButton& b : kSaves) {
+    ImGui::SameLine();
+    if (ImGui::SmallButton(b.label)) corona_js_save(static_cast<int>(b.kind));
+    record(b.widget);
+  }
 }
 
 void model_card_section() {
