@@ -145,6 +145,15 @@ int bench_train(const Args& a) {
   return 0;
 }
 
+// The bare network of the model folder or checkpoint in a.model (default: the shipped one), in eval mode.
+Expected<LoadedModel> load_eval_model(const Args& a) {
+  auto source = resolve_model(a.model.empty() ? default_model_path() : a.model);
+  if (!source) return source.error();
+  auto loaded = load_model_from_checkpoint(source->checkpoint_path);
+  if (loaded) loaded->model->eval();
+  return loaded;
+}
+
 int bench_latency(const Args& a) {
   PredictorOptions popt;
   popt.threads = a.threads;
@@ -160,13 +169,11 @@ int bench_latency(const Args& a) {
   }
   const int repeats = a.repeats > 0 ? a.repeats : 20;
   // The bare network on the same weights: what pre/post-processing costs on top of it.
-  auto source = resolve_model(a.model.empty() ? default_model_path() : a.model);
-  auto raw = source ? load_model_from_checkpoint(source->checkpoint_path) : Expected<LoadedModel>(source.error());
+  auto raw = load_eval_model(a);
   if (!raw) {
     std::fprintf(stderr, "corona_bench: %s\n", raw.error().message.c_str());
     return 1;
   }
-  raw->model->eval();
   for (int s : a.sizes) {
     const torch::Tensor x = torch::randn({1, 1, s, s});
     const auto fwd = time_runs(3, repeats, [&] {
@@ -221,20 +228,17 @@ int bench_stages(const Args& a) {
     std::fprintf(stderr, "corona_bench: %s: %s\n", a.slice.c_str(), img.error().message.c_str());
     return 1;
   }
-  auto source = resolve_model(a.model.empty() ? default_model_path() : a.model);
-  auto raw = source ? load_model_from_checkpoint(source->checkpoint_path) : Expected<LoadedModel>(source.error());
+  auto raw = load_eval_model(a);
   if (!raw) {
     std::fprintf(stderr, "corona_bench: %s\n", raw.error().message.c_str());
     return 1;
   }
-  raw->model->eval();
   // The same weights with BatchNorm folded, as the Predictor runs them since the server issue.
-  auto folded = load_model_from_checkpoint(source->checkpoint_path);
+  auto folded = load_eval_model(a);
   if (!folded) {
     std::fprintf(stderr, "corona_bench: %s\n", folded.error().message.c_str());
     return 1;
   }
-  folded->model->eval();
   folded->model->fold_batchnorm_for_inference();
   const int repeats = a.repeats > 0 ? a.repeats : 20;
   const int s = pred->plans().input_size;
