@@ -47,8 +47,8 @@ struct Components {
   std::size_t count() const { return sizes.size(); }
 };
 
-// Foreground = pixels equal to `label`. Iterative flood fill with an explicit stack (a 512x512
-// blob must not overflow the 64 KiB-ish wasm stack).
+// Foreground = pixels equal to `label`. Two-pass union-find labelling: no recursion, so a 512x512
+// blob cannot overflow the 64 KiB-ish wasm stack.
 Components connected_components(const LabelMap& mask, std::uint8_t label, Connectivity c);
 // Foreground = any lesion-like value: nonzero and not kIgnoreLabel (classes merged).
 Components connected_components_nonzero(const LabelMap& mask, Connectivity c);
