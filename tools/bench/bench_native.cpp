@@ -262,6 +262,8 @@ int bench_stages(const Args& a) {
       {"network_forward_unfolded", [&] { c10::InferenceMode g; (void)raw->model->forward(x); }},
       {"network_forward_folded", [&] { c10::InferenceMode g; (void)folded->model->forward(x); }},
       {"predict_slice", [&] { (void)pred->predict_slice(*img); }},
+      {"predict_slice_then_lung_mask", [&] { (void)pred->predict_slice(*img); (void)lung_mask_from_u8(*img); }},
+      {"predict_slice_lung_mask_beside", [&] { (void)pred->predict_slice(*img, [&] { (void)lung_mask_from_u8(*img); }); }},
       {"lung_mask", [&] { (void)lung_mask_from_u8(*img); }},
       {"severity_and_areas", [&] { (void)assess_severity(p->labels, lungs, pred->num_classes());
                                    (void)class_areas(p->labels, pred->num_classes()); }},

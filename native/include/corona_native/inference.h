@@ -58,16 +58,22 @@ class Predictor {
   std::string device_name() const;  // "cpu" or "cuda"
   int threads() const;
 
+  // Caller's work that needs no network output (predict's and the server's lung mask). It runs on
+  // the network's second thread while the first post-processes the output at the slice's size
+  // (single-threaded, ~12 ms at 512²), so it costs no time of its own; with one thread, after it.
+  // Not run when the network fails.
+  using BesideFn = std::function<void()>;
+
   // An 8-bit lung-window slice (as the training PNGs): model_input_from_u8 at the checkpoint's
   // input size and normalisation.
-  Expected<SlicePrediction> predict_slice(const ImageU8& display_8bit);
+  Expected<SlicePrediction> predict_slice(const ImageU8& display_8bit, const BesideFn& beside = {});
   // A slice in Hounsfield units: apply_window(plans().hu_window) to 0..255 floats (unrounded), then
   // model_input_from_float. The slice is used as given (no reorientation).
   Expected<SlicePrediction> predict_hu_slice(const ImageF& hu);
   // Several network inputs (already model_input_* at input_size) of slices that all had the size
   // width x height, in batches of `batch`.
   Expected<std::vector<SlicePrediction>> predict_inputs(const std::vector<ImageF>& model_inputs, int width,
-                                                        int height, int batch);
+                                                        int height, int batch, const BesideFn& beside = {});
   // An HU volume: each slice k is put in display orientation (display_orientation(hu.affine)),
   // predicted as predict_hu_slice does, in batches, and its labels put back in voxel order.
   // `cancel` (optional) is read before each batch: once true, the call stops with the error
@@ -79,7 +85,8 @@ class Predictor {
   struct State;
   explicit Predictor(std::unique_ptr<State> state);
   template <class T>
-  Expected<SlicePrediction> predict_one(const Image2D<T>& slice, const ImageF& model_input);
+  Expected<SlicePrediction> predict_one(const Image2D<T>& slice, const ImageF& model_input,
+                                        const BesideFn& beside = {});
   std::unique_ptr<State> state_;
 };
 

@@ -41,10 +41,11 @@ bool finished(JobState s) { return s == JobState::kDone || s == JobState::kFaile
 
 }  // namespace
 
-JobQueue::JobQueue(Predictor& predictor, const QueueLimits& limits)
-    : predictor_(predictor), limits_(limits), worker_([this] { worker_loop(); }) {}
+JobQueue::JobQueue(Predictor& predictor, const QueueLimits& limits) : predictor_(predictor), limits_(limits) {}
 
-JobQueue::~JobQueue() {
+JobQueue::~JobQueue() { stop(); }
+
+void JobQueue::stop() {
   {
     std::lock_guard<std::mutex> lock(mutex_);
     stopping_ = true;
@@ -53,7 +54,6 @@ JobQueue::~JobQueue() {
   }
   wake_.notify_all();
   finished_.notify_all();
-  worker_.join();
 }
 
 void JobQueue::release_waiters() {
@@ -153,9 +153,9 @@ void JobQueue::expire_locked(std::chrono::steady_clock::time_point now) {
   }
 }
 
-void JobQueue::worker_loop() {
-  // OpenMP's thread count is per calling thread: without this the worker would run with the
-  // runtime's default, not with --threads (torch::set_num_threads ran on the main thread).
+void JobQueue::run_worker() {
+  // OpenMP's thread count is per calling thread: a worker thread other than the one that loaded the
+  // Predictor would otherwise run with the runtime's default, not with --threads.
   at::set_num_threads(predictor_.threads());
   std::unique_lock<std::mutex> lock(mutex_);
   for (;;) {

@@ -11,7 +11,6 @@
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
 #include "corona_native/predict_report.h"
 
@@ -37,8 +36,9 @@ struct QueueLimits {
 
 class JobQueue {
  public:
+  // Jobs run when some thread calls run_worker().
   JobQueue(Predictor& predictor, const QueueLimits& limits);
-  ~JobQueue();  // cancels the running job, joins the worker
+  ~JobQueue();  // stop()s; run_worker must have returned (its caller joins whatever thread ran it)
   JobQueue(const JobQueue&) = delete;
   JobQueue& operator=(const JobQueue&) = delete;
 
@@ -49,6 +49,11 @@ class JobQueue {
   // or the queue is stopping: the long poll of GET /api/v1/jobs/{id}?wait=MS, so a client learns
   // of the result when it is ready instead of polling.
   std::optional<JobSnapshot> wait(const std::string& id, std::chrono::milliseconds max);
+  // Runs the jobs, one at a time, on the calling thread until stop(). The server calls it from
+  // the process's initial thread (serve_with says why).
+  void run_worker();
+  // Cancels the running job and makes run_worker return after it; releases the waiters.
+  void stop();
   // Wakes every wait() now and makes later ones return at once (the server is stopping).
   void release_waiters();
   // Queued: cancelled at once. Running: its cancel flag is set (the volume loop stops at the next
@@ -62,7 +67,6 @@ class JobQueue {
 
  private:
   struct Job;
-  void worker_loop();
   void run_job(const std::shared_ptr<Job>& job);
   void expire_locked(std::chrono::steady_clock::time_point now);
   std::string new_id_locked();
@@ -78,7 +82,6 @@ class JobQueue {
   double mean_job_s_ = 1.0;
   bool stopping_ = false;
   bool waiters_released_ = false;
-  std::thread worker_;
 };
 
 }  // namespace corona::native::server

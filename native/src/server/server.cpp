@@ -114,7 +114,17 @@ int serve_with(Predictor& predictor, const ServerOptions& options) {
     std::fprintf(stderr, "coronanet serve: open http://%s:%d/ in a browser (http://%s:%d/?demo opens the demo); "
                  "Ctrl-C stops\n", options.host.c_str(), port, options.host.c_str(), port);
   std::fflush(stderr);
-  http.listen_after_bind();
+  // The model runs on this thread, the process's initial one, and HTTP on a second thread. Measured
+  // (A/B in tools/bench/latency.mjs): the same predict_slice took ~3-6 ms longer per 512² slice
+  // when a std::thread led LibTorch's OpenMP team. libgomp shortens its spin-wait between parallel
+  // regions to ~100 spins once it counts more threads than CPUs, so idle team members sleep and
+  // must be woken for each of the network's parallel regions.
+  std::thread http_thread([&] {
+    http.listen_after_bind();
+    queue.stop();  // also after a failed listen: run_worker returns
+  });
+  queue.run_worker();
+  http_thread.join();
   g_running = nullptr;
   g_queue = nullptr;
   std::fprintf(stderr, "coronanet serve: stopped\n");
