@@ -6,19 +6,24 @@
 //   ort       onnxruntime-node on the exported model.onnx in this process, with the same steps in JS:
 //             PNG decode, resize to plans.json's size + normalise, session.run, softmax, bilinear
 //             resize of each class back to 512², argmax, lesion probability, sigmoid + CAM;
-//   server    `coronanet serve` through HTTP on loopback as the web app's client does it: POST
+//   server    `coronanet serve` through HTTP on loopback with the web app's protocol: POST
 //             /api/v1/segment, GET /api/v1/jobs/{id}?wait=500 (long poll: answers as soon as the job
 //             finishes), then GET .../result (the JSON report) and .../mask (PNG, encoded on that
 //             request) in parallel; the clock stops when both have arrived. So the server's figure
 //             also holds its report (classic lung mask, severity, areas: work the other two do not
-//             do); the overlay PNG is not asked for and so not made.
+//             do); the overlay PNG is not asked for and so not made. Two clients, same server
+//             process, both in the run: `server` uses node:http with a keep-alive agent (a lean
+//             client: what the server itself costs), `server_fetch` uses fetch (undici), as the web
+//             app's code does; undici adds ~1.5 ms of client-side JS per request on this VM.
 // Each repetition runs the three once, in a rotating order, with --gap-ms between them (spinning
 // thread pools park). Prints one JSON line per contestant (median, p90, min, max) and a summary
 // with the ratio server / min(libtorch, ort) of the medians; checks that the label maps agree.
 //   node tools/bench/latency.mjs [--model models/corona-net] [--slice tests/fixtures/medseg/tr_im_0032.png]
 //        [--repeats 30] [--warmup 3] [--gap-ms 30] [--threads N (default: all cores)]
-//        [--coronanet build/bin/coronanet] [--bench build/bin/corona_bench] [--only libtorch,ort,server]
+//        [--coronanet build/bin/coronanet] [--bench build/bin/corona_bench]
+//        [--only libtorch,ort,server,server_fetch]
 import { spawn } from 'node:child_process';
+import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { createInterface } from 'node:readline';
@@ -28,7 +33,7 @@ import ort from 'onnxruntime-node';
 function parseArgs(argv) {
   const a = { model: 'models/corona-net', slice: 'tests/fixtures/medseg/tr_im_0032.png', repeats: '30',
               warmup: '3', 'gap-ms': '30', threads: '0', coronanet: 'build/bin/coronanet',
-              bench: 'build/bin/corona_bench', only: 'libtorch,ort,server' };
+              bench: 'build/bin/corona_bench', only: 'libtorch,ort,server,server_fetch' };
   for (let i = 0; i < argv.length; i += 2) {
     if (!argv[i].startsWith('--') || i + 1 >= argv.length || !(argv[i].slice(2) in a))
       throw new Error(`bad argument '${argv[i]}'`);
@@ -207,7 +212,14 @@ async function startOrt(args, plansJson) {
   };
 }
 
-async function startServer(args) {
+// One `coronanet serve` process, shared by the two server contestants (started on first use).
+let serverProcess = null;
+async function serverUrl(args) {
+  if (!serverProcess) serverProcess = startServerProcess(args);
+  return (await serverProcess).url;
+}
+
+async function startServerProcess(args) {
   const proc = spawn(args.coronanet, ['serve', '--port', '0', '--model', args.model, '--threads', args.threads],
                      { stdio: ['ignore', 'pipe', 'pipe'] });
   const url = await new Promise((resolve, reject) => {
@@ -221,16 +233,27 @@ async function startServer(args) {
     proc.stderr.on('data', onData);
     proc.on('exit', (code) => reject(new Error(`server exited (${code}): ${text}`)));
   });
+  return { url, proc };
+}
+
+// client: 'http' (node:http, keep-alive) or 'fetch' (undici, as the web app).
+async function startServer(args, client) {
+  const url = await serverUrl(args);
   const png = readFileSync(args.slice);
+  const agent = client === 'http' ? new http.Agent({ keepAlive: true, maxSockets: 4 }) : null;
   return {
-    name: 'server', url, proc,
+    name: client === 'http' ? 'server' : 'server_fetch', url, client,
     async run() {
       const t0 = performance.now();
-      const mask = await serverJob(url, png);
+      const mask = agent ? await serverJobHttp(url, png, agent) : await serverJob(url, png);
       const ms = performance.now() - t0;  // the mask's bytes have arrived; decoding them is the check's
       return { ms, fnv: fnv1a(decodeGrayPng(mask).pixels) };
     },
-    stop() { proc.kill('SIGTERM'); },
+    stop() {
+      agent?.destroy();
+      serverProcess?.then((p) => p.proc.kill('SIGTERM'));
+      serverProcess = null;
+    },
   };
 }
 
@@ -258,6 +281,42 @@ export async function serverJob(url, bytes) {
   return Buffer.from(body);
 }
 
+// serverJob's protocol through node:http with a keep-alive agent.
+function httpRequest(url, agent, method, body) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, agent, headers: body ? { 'Content-Type': 'application/octet-stream',
+                                                                  'Content-Length': body.length } : {} },
+      (res) => {
+        const chunks = [];
+        res.on('data', (d) => chunks.push(d));
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+export async function serverJobHttp(url, bytes, agent) {
+  const post = await httpRequest(`${url}/api/v1/segment`, agent, 'POST', bytes);
+  if (post.status !== 202) throw new Error(`POST ${post.status}`);
+  const { id } = JSON.parse(post.body);
+  for (;;) {
+    const t = performance.now();
+    const res = await httpRequest(`${url}/api/v1/jobs/${id}?wait=500`, agent, 'GET');
+    if (res.status !== 200) throw new Error(`GET job ${res.status}`);
+    const job = JSON.parse(res.body);
+    if (job.state === 'done') break;
+    if (job.state === 'failed' || job.state === 'cancelled') throw new Error(`job ${job.state}`);
+    if (performance.now() - t < 400) await sleep(5);
+  }
+  const [result, mask] = await Promise.all([httpRequest(`${url}/api/v1/jobs/${id}/result`, agent, 'GET'),
+                                            httpRequest(`${url}/api/v1/jobs/${id}/mask`, agent, 'GET')]);
+  if (result.status !== 200 || !JSON.parse(result.body).kind) throw new Error(`result ${result.status}`);
+  if (mask.status !== 200) throw new Error(`mask ${mask.status}`);
+  return mask.body;
+}
+
 function quantile(sorted, q) {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1));
   return sorted[i];
@@ -272,7 +331,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const args = parseArgs(process.argv.slice(2));
   const plansJson = JSON.parse(readFileSync(`${args.model}/plans.json`, 'utf8'));
   const wanted = args.only.split(',');
-  const starters = { libtorch: () => startLibtorch(args), ort: () => startOrt(args, plansJson), server: () => startServer(args) };
+  const starters = { libtorch: () => startLibtorch(args), ort: () => startOrt(args, plansJson),
+                     server: () => startServer(args, 'http'), server_fetch: () => startServer(args, 'fetch') };
   const contestants = [];
   try {
     for (const w of wanted) contestants.push(await starters[w]());
@@ -306,6 +366,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
       const best = Math.min(medians.libtorch, medians.ort);
       out.faster_of_two = medians.libtorch <= medians.ort ? 'libtorch' : 'ort';
       out.ratio_server_to_faster = medians.server / best;
+      if (medians.server_fetch) out.ratio_server_fetch_to_faster = medians.server_fetch / best;
       out.goal = '<= 1.1';
       out.goal_met = out.ratio_server_to_faster <= 1.1;
     }
