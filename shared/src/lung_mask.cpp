@@ -47,15 +47,17 @@ LabelMap outside_air(const LabelMap& air) {
 // The body's vertical midline: halfway between the first and last column holding any pixel that
 // is not outside air. Returns false when the whole image is outside air.
 bool body_midline(const LabelMap& outside, double* mid, double* width) {
+  // Which columns hold any such pixel, read row by row (a column walk strides through memory).
+  std::vector<std::uint8_t> column_has_body(static_cast<std::size_t>(outside.width), 0);
+  for (int y = 0; y < outside.height; ++y) {
+    const std::uint8_t* row = &outside.pixels[static_cast<std::size_t>(y) * outside.width];
+    for (int x = 0; x < outside.width; ++x) column_has_body[static_cast<std::size_t>(x)] |= row[x] == 0 ? 1 : 0;
+  }
   int lo = -1, hi = -1;
   for (int x = 0; x < outside.width; ++x) {
-    for (int y = 0; y < outside.height; ++y) {
-      if (outside.at(x, y) == 0) {
-        if (lo < 0) lo = x;
-        hi = x;
-        break;
-      }
-    }
+    if (!column_has_body[static_cast<std::size_t>(x)]) continue;
+    if (lo < 0) lo = x;
+    hi = x;
   }
   if (lo < 0) return false;
   *mid = (lo + hi) / 2.0;

@@ -253,51 +253,55 @@ LabelMap keep_largest_component(const LabelMap& labels, std::uint8_t label, Conn
 
 namespace {
 
+// out[j] = a[j] | b[j] (erode: &), j < count: a loop the compiler vectorises (out aliases neither).
+void combine(std::uint8_t* __restrict out, const std::uint8_t* a, const std::uint8_t* b, std::size_t count,
+             bool erode) {
+  if (erode) {
+    for (std::size_t j = 0; j < count; ++j) out[j] = a[j] & b[j];
+  } else {
+    for (std::size_t j = 0; j < count; ++j) out[j] = a[j] | b[j];
+  }
+}
+
+// `cur` holds n cells of `width` bytes. Returns the buffer (cur or spare, same size) whose cell i,
+// for i <= n - L, is the OR (erode: AND) of cells i .. i + L - 1. Windows double in length each
+// pass (1, 2, 4, ...; then two overlapping ones make L): log2(L) + 1 passes, each a vectorised
+// combine of whole rows, instead of running counts pixel by pixel (4x faster at r = 15).
+std::uint8_t* window_reduce(std::uint8_t* cur, std::uint8_t* spare, std::size_t n, std::size_t width, std::size_t L,
+                            bool erode) {
+  std::size_t k = 1;
+  for (; 2 * k <= L; k *= 2) {
+    combine(spare, cur, cur + k * width, (n - 2 * k + 1) * width, erode);
+    std::swap(cur, spare);
+  }
+  if (L > k) {
+    combine(spare, cur, cur + (L - k) * width, (n - L + 1) * width, erode);
+    std::swap(cur, spare);
+  }
+  return cur;
+}
+
 // One 1D pass of a (2r+1) box along rows (horizontal) or columns, in place on a 0/1 buffer.
 // Dilation: any foreground in the window, outside = background. Erosion: all in-range pixels are
-// foreground, i.e. outside = foreground. Running counts make it O(n) whatever r is.
+// foreground, i.e. outside = foreground. Both by padding with r cells of that value.
 void box_pass(std::vector<std::uint8_t>& buf, int w, int h, int r, bool horizontal, bool erode) {
-  if (!horizontal) {
-    // Columns through a prefix table filled row by row: the same counts as the strided walk
-    // below, with memory read in order (3x faster on a 512² mask).
-    const std::size_t W = static_cast<std::size_t>(w);
-    std::vector<int> prefix((static_cast<std::size_t>(h) + 1) * W, 0);
-    for (std::size_t y = 0; y < static_cast<std::size_t>(h); ++y) {
-      for (std::size_t x = 0; x < W; ++x) prefix[(y + 1) * W + x] = prefix[y * W + x] + (buf[y * W + x] ? 1 : 0);
-    }
-    for (int y = 0; y < h; ++y) {
-      const int lo = y - r < 0 ? 0 : y - r;
-      const int hi = y + r >= h ? h - 1 : y + r;
-      const int n = hi - lo + 1;
-      const int* top = &prefix[static_cast<std::size_t>(lo) * W];
-      const int* bottom = &prefix[(static_cast<std::size_t>(hi) + 1) * W];
-      std::uint8_t* row = &buf[static_cast<std::size_t>(y) * W];
-      for (std::size_t x = 0; x < W; ++x) {
-        const int ones = bottom[x] - top[x];
-        row[x] = (erode ? ones == n : ones > 0) ? 1 : 0;
-      }
-    }
+  const std::uint8_t outside = erode ? 1 : 0;
+  const std::size_t W = static_cast<std::size_t>(w), H = static_cast<std::size_t>(h), R = static_cast<std::size_t>(r);
+  const std::size_t L = 2 * R + 1;
+  if (!horizontal) {  // cells are whole rows
+    std::vector<std::uint8_t> a((H + 2 * R) * W, outside), b(a.size());
+    std::copy(buf.begin(), buf.end(), a.begin() + static_cast<std::ptrdiff_t>(R * W));
+    const std::uint8_t* out = window_reduce(a.data(), b.data(), H + 2 * R, W, L, erode);
+    std::copy(out, out + H * W, buf.begin());
     return;
   }
-  const int lines = horizontal ? h : w;
-  const int len = horizontal ? w : h;
-  const std::size_t stride = horizontal ? 1 : static_cast<std::size_t>(w);
-  std::vector<std::uint8_t> line(static_cast<std::size_t>(len));
-  std::vector<int> prefix(static_cast<std::size_t>(len) + 1);
-  for (int l = 0; l < lines; ++l) {
-    const std::size_t base = horizontal ? static_cast<std::size_t>(l) * w : static_cast<std::size_t>(l);
-    prefix[0] = 0;
-    for (int i = 0; i < len; ++i) {
-      line[static_cast<std::size_t>(i)] = buf[base + static_cast<std::size_t>(i) * stride];
-      prefix[static_cast<std::size_t>(i) + 1] = prefix[static_cast<std::size_t>(i)] + (line[static_cast<std::size_t>(i)] ? 1 : 0);
-    }
-    for (int i = 0; i < len; ++i) {
-      const int lo = i - r < 0 ? 0 : i - r;
-      const int hi = i + r >= len ? len - 1 : i + r;
-      const int ones = prefix[static_cast<std::size_t>(hi) + 1] - prefix[static_cast<std::size_t>(lo)];
-      const bool on = erode ? ones == hi - lo + 1 : ones > 0;
-      buf[base + static_cast<std::size_t>(i) * stride] = on ? 1 : 0;
-    }
+  std::vector<std::uint8_t> a(W + 2 * R, outside), b(a.size());
+  for (std::size_t y = 0; y < H; ++y) {
+    std::uint8_t* row = &buf[y * W];
+    std::fill(a.begin(), a.end(), outside);
+    std::copy(row, row + W, a.begin() + static_cast<std::ptrdiff_t>(R));
+    const std::uint8_t* out = window_reduce(a.data(), b.data(), W + 2 * R, 1, L, erode);
+    std::copy(out, out + W, row);
   }
 }
 
@@ -331,18 +335,13 @@ LabelMap padded_pair(const LabelMap& mask, int r, bool erode_first) {
   const int pw = mask.width + 2 * r;
   const int ph = mask.height + 2 * r;
   std::vector<std::uint8_t> canvas(static_cast<std::size_t>(pw) * ph, 0);
-  for (int y = 0; y < mask.height; ++y) {
-    for (int x = 0; x < mask.width; ++x) {
-      canvas[static_cast<std::size_t>(y + r) * pw + (x + r)] = out.at(x, y);
-    }
-  }
+  const std::size_t w = static_cast<std::size_t>(mask.width);
+  auto canvas_row = [&](int y) { return canvas.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(y + r) * pw + r); };
+  auto out_row = [&](int y) { return out.pixels.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(y) * w); };
+  for (int y = 0; y < mask.height; ++y) std::copy(out_row(y), out_row(y) + static_cast<std::ptrdiff_t>(w), canvas_row(y));
   box_filter(canvas, pw, ph, r, erode_first);
   box_filter(canvas, pw, ph, r, !erode_first);
-  for (int y = 0; y < mask.height; ++y) {
-    for (int x = 0; x < mask.width; ++x) {
-      out.at(x, y) = canvas[static_cast<std::size_t>(y + r) * pw + (x + r)];
-    }
-  }
+  for (int y = 0; y < mask.height; ++y) std::copy(canvas_row(y), canvas_row(y) + static_cast<std::ptrdiff_t>(w), out_row(y));
   return out;
 }
 
