@@ -294,6 +294,12 @@
     });
     if (posted.status !== 202) throw await apiError(posted);
     const { id } = await posted.json();
+    // The outputs are asked for at once with a long poll: they come back the moment the job is done,
+    // while the loop below long-polls the job's state for progress and cancel (a slice saves a round
+    // trip: docs/server.md). Past 60 s they answer 409 and are fetched again after the loop.
+    const outputs = Promise.all([apiFetch(`api/v1/jobs/${id}/result?wait=60000`),
+                                 apiFetch(`api/v1/jobs/${id}/mask?wait=60000`)]);
+    outputs.catch(() => {});  // a failed or cancelled job throws from the loop instead
     for (;;) {
       if (cancelRequested) {
         await apiFetch(`api/v1/jobs/${id}`, { method: 'DELETE' }).catch(() => {});
@@ -307,7 +313,9 @@
       if (job.state === 'failed') throw new Error('server: ' + job.error);
       if (job.state === 'cancelled') throw Object.assign(new Error('cancelled on the server'), { cancelled: true });
     }
-    const [resultResponse, maskResponse] = await Promise.all([apiFetch(`api/v1/jobs/${id}/result`), apiFetch(`api/v1/jobs/${id}/mask`)]);
+    let [resultResponse, maskResponse] = await outputs;
+    if (resultResponse.status === 409) resultResponse = await apiFetch(`api/v1/jobs/${id}/result`);
+    if (maskResponse.status === 409) maskResponse = await apiFetch(`api/v1/jobs/${id}/mask`);
     if (!resultResponse.ok) throw await apiError(resultResponse);
     if (!maskResponse.ok) throw await apiError(maskResponse);
     const result = await resultResponse.json();

@@ -85,12 +85,31 @@ test('long poll: ?wait answers when the job finishes, not after the wait', async
   assert.equal(again.json.state, 'done');
   const gone = await api(server, `/api/v1/jobs/${'0'.repeat(32)}?wait=1000`);
   assert.equal(gone.status, 404);
-  for (const bad of ['-1', 'abc', '60001', '1e3', '']) {
-    const b = await api(server, `/api/v1/jobs/${id}?wait=${bad}`);
-    assert.equal(b.status, 400, `wait=${bad}`);
-    assert.equal(b.json.error.type, 'bad_request');
-    assert.match(b.json.error.message, /wait must be/);
+  for (const path of ['', '/result', '/mask']) {
+    for (const bad of ['-1', 'abc', '60001', '1e3', '']) {
+      const b = await api(server, `/api/v1/jobs/${id}${path}?wait=${bad}`);
+      assert.equal(b.status, 400, `${path}?wait=${bad}`);
+      assert.equal(b.json.error.type, 'bad_request');
+      assert.match(b.json.error.message, /wait must be/);
+    }
   }
+});
+
+test('long poll on the outputs: result and mask with ?wait, asked for right after the upload', async () => {
+  const bytes = readFileSync(PNG);
+  const id = await segment(bytes);
+  // Asked for at once (without wait, an unfinished job answers 409: limits.test.mjs); the network
+  // takes tens of ms, so these usually wait, and must answer with the outputs, not 409.
+  const [result, mask] = await Promise.all([api(server, `/api/v1/jobs/${id}/result?wait=60000`),
+                                            api(server, `/api/v1/jobs/${id}/mask?wait=60000`)]);
+  assert.equal(result.status, 200, JSON.stringify(result.json));
+  assert.equal(result.json.kind, 'slice');
+  assert.equal(mask.status, 200);
+  assert.equal(mask.headers.get('content-type'), 'image/png');
+  const later = await api(server, `/api/v1/jobs/${id}/mask`);
+  assert.ok(later.bytes.equals(mask.bytes), 'the waited-for mask differs from the one fetched later');
+  const missing = await api(server, `/api/v1/jobs/${'0'.repeat(32)}/result?wait=1000`);
+  assert.equal(missing.status, 404);
 });
 
 test('a NIfTI volume (.nii.gz): report and mask equal coronanet predict', async () => {

@@ -7,9 +7,10 @@
 //             PNG decode, resize to plans.json's size + normalise, session.run, softmax, bilinear
 //             resize of each class back to 512², argmax, lesion probability, sigmoid + CAM;
 //   server    `coronanet serve` through HTTP on loopback with the web app's protocol: POST
-//             /api/v1/segment, GET /api/v1/jobs/{id}?wait=500 (long poll: answers as soon as the job
-//             finishes), then GET .../result (the JSON report) and .../mask (PNG, encoded on that
-//             request) in parallel; the clock stops when both have arrived. So the server's figure
+//             /api/v1/segment, then at once GET .../result?wait=60000 (the JSON report) and
+//             .../mask?wait=60000 (PNG, encoded on that request), long polls that answer when the job
+//             finishes, and GET /api/v1/jobs/{id}?wait=500 (the app's progress poll) beside them;
+//             the clock stops when the report and the mask have arrived. So the server's figure
 //             also holds its report (classic lung mask, severity, areas: work the other two do not
 //             do); the overlay PNG is not asked for and so not made. Two clients, same server
 //             process, both in the run: `server` uses node:http with a keep-alive agent (a lean
@@ -257,31 +258,38 @@ async function startServer(args, client) {
   };
 }
 
-// One job as the web app's server backend does it (web/coronanet-page.js): upload, long-poll
-// ?wait=500 until finished, then the report and the mask in parallel. Returns the mask's bytes.
-// A server without ?wait answers at once; then this polls every 5 ms.
-export async function serverJob(url, bytes) {
-  const post = await fetch(`${url}/api/v1/segment`, {
-    method: 'POST', body: bytes, headers: { 'Content-Type': 'application/octet-stream' } });
-  if (post.status !== 202) throw new Error(`POST ${post.status}`);
-  const { id } = await post.json();
+// One job as the web app's server backend does it (web/coronanet-page.js): upload; then the report
+// and the mask with ?wait (long polls answered when the job finishes) and, beside them, the job's
+// state with ?wait=500 as the app polls it for progress. Returns the mask's bytes. `get(path)`
+// resolves to {status, body: Buffer}; `post(path, bytes)` likewise.
+async function runJob(get, post, bytes) {
+  const posted = await post('/api/v1/segment', bytes);
+  if (posted.status !== 202) throw new Error(`POST ${posted.status}`);
+  const { id } = JSON.parse(posted.body);
+  const outputs = Promise.all([get(`/api/v1/jobs/${id}/result?wait=60000`), get(`/api/v1/jobs/${id}/mask?wait=60000`)]);
   for (;;) {
-    const t = performance.now();
-    const res = await fetch(`${url}/api/v1/jobs/${id}?wait=500`);
+    const res = await get(`/api/v1/jobs/${id}?wait=500`);
     if (res.status !== 200) throw new Error(`GET job ${res.status}`);
-    const job = await res.json();
+    const job = JSON.parse(res.body);
     if (job.state === 'done') break;
     if (job.state === 'failed' || job.state === 'cancelled') throw new Error(`job ${job.state}`);
-    if (performance.now() - t < 400) await sleep(5);
   }
-  const [result, mask] = await Promise.all([fetch(`${url}/api/v1/jobs/${id}/result`), fetch(`${url}/api/v1/jobs/${id}/mask`)]);
-  const [report, body] = await Promise.all([result.json(), mask.arrayBuffer()]);
-  if (result.status !== 200 || !report.kind) throw new Error(`result ${result.status}`);
+  const [result, mask] = await outputs;
+  if (result.status !== 200 || !JSON.parse(result.body).kind) throw new Error(`result ${result.status}`);
   if (mask.status !== 200) throw new Error(`mask ${mask.status}`);
-  return Buffer.from(body);
+  return mask.body;
 }
 
-// serverJob's protocol through node:http with a keep-alive agent.
+// Through fetch (undici), as the browser's app does.
+export function serverJob(url, bytes) {
+  const wrap = async (r) => ({ status: r.status, body: Buffer.from(await r.arrayBuffer()) });
+  return runJob((path) => fetch(url + path).then(wrap),
+                (path, body) => fetch(url + path, { method: 'POST', body,
+                                                    headers: { 'Content-Type': 'application/octet-stream' } }).then(wrap),
+                bytes);
+}
+
+// Through node:http with a keep-alive agent.
 function httpRequest(url, agent, method, body) {
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, agent, headers: body ? { 'Content-Type': 'application/octet-stream',
@@ -297,24 +305,9 @@ function httpRequest(url, agent, method, body) {
   });
 }
 
-export async function serverJobHttp(url, bytes, agent) {
-  const post = await httpRequest(`${url}/api/v1/segment`, agent, 'POST', bytes);
-  if (post.status !== 202) throw new Error(`POST ${post.status}`);
-  const { id } = JSON.parse(post.body);
-  for (;;) {
-    const t = performance.now();
-    const res = await httpRequest(`${url}/api/v1/jobs/${id}?wait=500`, agent, 'GET');
-    if (res.status !== 200) throw new Error(`GET job ${res.status}`);
-    const job = JSON.parse(res.body);
-    if (job.state === 'done') break;
-    if (job.state === 'failed' || job.state === 'cancelled') throw new Error(`job ${job.state}`);
-    if (performance.now() - t < 400) await sleep(5);
-  }
-  const [result, mask] = await Promise.all([httpRequest(`${url}/api/v1/jobs/${id}/result`, agent, 'GET'),
-                                            httpRequest(`${url}/api/v1/jobs/${id}/mask`, agent, 'GET')]);
-  if (result.status !== 200 || !JSON.parse(result.body).kind) throw new Error(`result ${result.status}`);
-  if (mask.status !== 200) throw new Error(`mask ${mask.status}`);
-  return mask.body;
+export function serverJobHttp(url, bytes, agent) {
+  return runJob((path) => httpRequest(url + path, agent, 'GET'),
+                (path, body) => httpRequest(url + path, agent, 'POST', body), bytes);
 }
 
 function quantile(sorted, q) {

@@ -72,14 +72,6 @@ void post_segment(ServerContext& ctx, const httplib::Request& req, httplib::Resp
   send_json(res, 202, {{"id", *id}, {"state", "queued"}, {"links", job_links(*id)}});
 }
 
-// The job named by the route, or a 404 already written.
-std::optional<JobSnapshot> find_job(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
-  auto job = ctx.queue->get(req.matches[1].str());
-  if (!job) set_error(res, ApiError::kNotFound, "no such job (finished jobs expire after " +
-                                                    std::to_string(ctx.options.job_expiry_s) + " s)");
-  return job;
-}
-
 constexpr int kMaxWaitMs = 60000;
 
 // ?wait=MS (0..kMaxWaitMs): the long poll. Absent: 0 (answer at once).
@@ -92,17 +84,27 @@ bool parse_wait(const httplib::Request& req, int& ms) {
   return ms <= kMaxWaitMs;
 }
 
-void get_job(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
+// The job named by the route, or the error already written (404; 400 for a bad ?wait). With
+// ?wait=MS the answer waits until the job has finished (or MS have passed): the long poll of GET
+// /jobs/{id}, /result and /mask, so a client learns of the result when it is ready, not by polling.
+std::optional<JobSnapshot> job_snapshot(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
   int wait_ms = 0;
-  if (!parse_wait(req, wait_ms))
-    return set_error(res, ApiError::kBadRequest,
-                     "wait must be a whole number of milliseconds from 0 to " + std::to_string(kMaxWaitMs));
-  // With wait, the answer comes as soon as the job finishes (or after wait ms): no polling loop.
-  const auto job = wait_ms > 0 ? ctx.queue->wait(req.matches[1].str(), std::chrono::milliseconds(wait_ms))
-                               : ctx.queue->get(req.matches[1].str());
+  if (!parse_wait(req, wait_ms)) {
+    set_error(res, ApiError::kBadRequest,
+              "wait must be a whole number of milliseconds from 0 to " + std::to_string(kMaxWaitMs));
+    return std::nullopt;
+  }
+  const std::string id = req.matches[1].str();
+  auto job = wait_ms > 0 ? ctx.queue->wait(id, std::chrono::milliseconds(wait_ms)) : ctx.queue->get(id);
   if (!job)
-    return set_error(res, ApiError::kNotFound, "no such job (finished jobs expire after " +
-                                                   std::to_string(ctx.options.job_expiry_s) + " s)");
+    set_error(res, ApiError::kNotFound, "no such job (finished jobs expire after " +
+                                            std::to_string(ctx.options.job_expiry_s) + " s)");
+  return job;
+}
+
+void get_job(ServerContext& ctx, const httplib::Request& req, httplib::Response& res) {
+  const auto job = job_snapshot(ctx, req, res);
+  if (!job) return;
   nlohmann::json body = {{"id", job->id},
                          {"state", state_name(job->state)},
                          {"progress", {{"done", job->done}, {"total", job->total}}},
@@ -114,7 +116,7 @@ void get_job(ServerContext& ctx, const httplib::Request& req, httplib::Response&
 // The outputs of a finished job, or the matching error already written.
 std::shared_ptr<const PredictionOutputs> job_outputs(ServerContext& ctx, const httplib::Request& req,
                                                      httplib::Response& res) {
-  const auto job = find_job(ctx, req, res);
+  const auto job = job_snapshot(ctx, req, res);
   if (!job) return nullptr;
   switch (job->state) {
     case JobState::kDone: return job->outputs;
