@@ -21,7 +21,7 @@ constexpr const char* kServeUsage =
     "  --max-volume-bytes N     largest decoded volume, 4 bytes a voxel (default 1073741824 = 1 GiB)\n"
     "  --queue-length N         jobs that may wait for the model (default 8; more: 503 + Retry-After)\n"
     "  --job-expiry S           seconds a finished job and its mask are kept (default 600)\n"
-    "  --http-threads N         HTTP worker threads (default 32; a long poll holds one while it waits)\n"
+    "  --http-threads N         HTTP worker threads (default 64; a long poll holds one while it waits)\n"
     "  --batch N                slices per forward pass (default 8)\n"
     "  --threads N              CPU threads for inference (default 0 = all cores)\n"
     "  --device auto|cpu|cuda   (default auto: CUDA when available)\n"

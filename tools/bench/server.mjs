@@ -72,7 +72,8 @@ try {
         times.push(performance.now() - t);
       } catch (e) {
         ++errors;
-        reasons[e.message] = (reasons[e.message] || 0) + 1;
+        const why = e.cause ? `${e.message}: ${e.cause.code || e.cause.message}` : e.message;
+        reasons[why] = (reasons[why] || 0) + 1;
       }
     }
   }));

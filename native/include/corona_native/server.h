@@ -19,9 +19,11 @@ struct ServerOptions {
   int queue_length = 8;            // jobs waiting (not counting the one running); full -> 503
   int job_expiry_s = 600;          // finished jobs (and their masks) are dropped after this
   // HTTP worker threads. httplib keeps each kept-alive connection on one thread, and a long poll
-  // (?wait) holds its thread while it waits: with fewer threads than clients, some clients' requests
-  // wait for a thread (measured, 16 clients: p99 7.7 s with 8 threads, 3.6 s with 32).
-  int http_threads = 32;
+  // (?wait) holds its thread while it waits: with fewer threads than connections, some clients'
+  // requests wait for a thread. The web app holds up to three per job (state, result and mask long
+  // polls); measured with 16 clients (tools/bench/server.mjs): p99 2.2 s with 64 threads, 3.3-4.1 s
+  // with 32 (and 7.7 s with 8 when it held one).
+  int http_threads = 64;
   int batch = 8;                   // slices per forward pass
   std::string token;               // non-empty: the API (not /health) needs "Authorization: Bearer TOKEN"
   std::vector<std::string> cors_origins;  // empty: no CORS headers at all

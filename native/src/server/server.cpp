@@ -95,6 +95,9 @@ int serve_with(Predictor& predictor, const ServerOptions& options) {
   // httplib writes headers and body separately: with Nagle on, a kept-alive client's delayed ACK
   // held the body back ~40 ms on every small response (measured: GET result 44 ms -> a few ms).
   http.set_tcp_nodelay(true);
+  // httplib closes a kept-alive connection after 5 requests by default; a web app job makes 4-5,
+  // so nearly every job reconnected (and a burst of reconnects can overflow the listen backlog).
+  http.set_keep_alive_max_count(1000);
   http.set_read_timeout(30, 0);
   http.set_write_timeout(30, 0);
   server::install_middleware(http, ctx);
