@@ -3,7 +3,7 @@
 # per-slice latency at 256² and 512²: LibTorch network, whole predict path,
 # onnxruntime-node on the exported model.onnx; where the server's time goes (corona_bench
 # stages); one 512² slice end to end by LibTorch, onnxruntime-node and the server, interleaved
-# (tools/bench/latency.mjs); a 16-client load run on the server (tools/bench/server.mjs)),
+# (tools/bench/latency.mjs: the server through node:http and through fetch); a 16-client load run on the server (tools/bench/server.mjs)),
 # JSON lines to stdout and build/bench/native.jsonl.
 # Run on an idle machine; figures from one run are comparable, runs on other days are not.
 set -euo pipefail
