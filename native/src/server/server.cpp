@@ -118,10 +118,10 @@ int serve_with(Predictor& predictor, const ServerOptions& options) {
                  "Ctrl-C stops\n", options.host.c_str(), port, options.host.c_str(), port);
   std::fflush(stderr);
   // The model runs on this thread, the process's initial one, and HTTP on a second thread. Measured
-  // (A/B in tools/bench/latency.mjs): the same predict_slice took ~3-6 ms longer per 512² slice
-  // when a std::thread led LibTorch's OpenMP team. libgomp shortens its spin-wait between parallel
-  // regions to ~100 spins once it counts more threads than CPUs, so idle team members sleep and
-  // must be woken for each of the network's parallel regions.
+  // (docs/server.md): the same predict_slice took 2-5 ms longer per 512² slice when a std::thread
+  // led LibTorch's OpenMP team, in process and in the server. Most likely libgomp's throttle: it
+  // spins only ~100 times between parallel regions once it counts more threads than CPUs, so the
+  // idle team member sleeps and is woken for each of the network's parallel regions.
   std::thread http_thread([&] {
     http.listen_after_bind();
     queue.stop();  // also after a failed listen: run_worker returns
