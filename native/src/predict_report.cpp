@@ -116,7 +116,7 @@ Expected<bool> predict_image(Predictor& pred, const ImageU8& img, const PredictB
   report["height"] = img.height;
   report["spacing_known"] = false;
   report["infected_probability"] = finite_or_null(p->infected_probability);
-  report["classes"] = classes_json(class_areas(p->labels, c), c, 0.0, false);
+  report["classes"] = classes_json(sev.classes, c, 0.0, false);  // class_areas(labels), counted once
   report["lungs"] = lungs.to_json();
   report["severity_band"] = sev.total.severity_band;
   if (options.progress) options.progress(1, 1);
@@ -131,13 +131,14 @@ void volume_areas(const VolumeF& hu, const LabelVolume& labels_v, int c, std::ve
   for (int z = 0; z < hu.nz; ++z) {
     const ImageF d = to_display(hu.slice(z), o);
     const LabelMap labels = to_display(labels_v.slice(z), o);
-    const std::vector<ClassArea> a = class_areas(labels, c);
+    const SeverityReport sev = assess_severity(labels, lung_mask_from_hu(d), c);
+    const std::vector<ClassArea>& a = sev.classes;  // class_areas(labels, c), counted once
     for (std::size_t k = 0; k < static_cast<std::size_t>(c); ++k) {
       areas[k].px += a[k].px;
       areas[k].mm2 += a[k].mm2;
       areas[k].mm2_known = a[k].mm2_known;
     }
-    lungs.add(assess_severity(labels, lung_mask_from_hu(d), c));
+    lungs.add(sev);
   }
 }
 
