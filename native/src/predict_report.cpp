@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <utility>
 
 #include "corona/lung_mask.h"
@@ -95,19 +96,15 @@ Expected<bool> predict_image(Predictor& pred, const ImageU8& img, const PredictB
   if (cancelled(options)) return make_error(kCancelledMessage);
   if (options.progress) options.progress(0, 1);
   // The lung mask needs only the image: it runs beside the network's post-processing (BesideFn).
-  LabelMap lung;
-  bool lung_done = false;
-  auto p = pred.predict_slice(img, [&] {
-    lung = lung_mask_from_u8(img);
-    lung_done = true;
-  });
+  std::optional<LabelMap> lung;
+  auto p = pred.predict_slice(img, [&] { lung = lung_mask_from_u8(img); });
   if (!p) return p.error();
-  if (!lung_done) lung = lung_mask_from_u8(img);
+  if (!lung) lung = lung_mask_from_u8(img);
   const int c = pred.num_classes();
   out.mask_extension = "png";
   if (auto r = finish_files(out, std::make_shared<DeferredFiles>(img, p->labels, true), options); !r)
     return r.error();
-  const SeverityReport sev = assess_severity(p->labels, lung, c);
+  const SeverityReport sev = assess_severity(p->labels, *lung, c);
   Lungs lungs;
   lungs.add(sev);
   nlohmann::json& report = out.report;
