@@ -265,8 +265,7 @@ int bench_stages(const Args& a) {
       {"predict_slice_then_lung_mask", [&] { (void)pred->predict_slice(*img); (void)lung_mask_from_u8(*img); }},
       {"predict_slice_lung_mask_beside", [&] { (void)pred->predict_slice(*img, [&] { (void)lung_mask_from_u8(*img); }); }},
       {"lung_mask", [&] { (void)lung_mask_from_u8(*img); }},
-      {"severity_and_areas", [&] { (void)assess_severity(p->labels, lungs, pred->num_classes());
-                                   (void)class_areas(p->labels, pred->num_classes()); }},
+      {"severity_and_areas", [&] { (void)assess_severity(p->labels, lungs, pred->num_classes()); }},
       {"encode_mask_png", [&] { (void)encode_png_gray(p->labels); }},
       {"render_overlay", [&] { (void)render_overlay(*img, p->labels, default_lesion_styles(), 0.5f); }},
       {"encode_overlay_png", [&] { (void)encode_png_rgba(overlay); }},
