@@ -32,4 +32,27 @@ Expected<bool> write_file_bytes(const std::string& path, const std::vector<std::
   return true;
 }
 
+std::string temp_path_for(const std::string& path) { return path + ".tmp"; }
+
+Expected<bool> replace_file(const std::string& tmp_path, const std::string& path) {
+  if (std::rename(tmp_path.c_str(), path.c_str()) != 0) {
+    std::remove(tmp_path.c_str());
+    return make_error("cannot replace " + path + " (rename from " + tmp_path + " failed)");
+  }
+  return true;
+}
+
+Expected<bool> write_file_atomically(const std::string& path, const std::vector<std::uint8_t>& bytes) {
+  const std::string tmp = temp_path_for(path);
+  if (auto w = write_file_bytes(tmp, bytes); !w) {
+    std::remove(tmp.c_str());
+    return make_error("cannot write " + path + ": " + w.error().message);
+  }
+  return replace_file(tmp, path);
+}
+
+Expected<bool> write_file_atomically(const std::string& path, const std::string& text) {
+  return write_file_atomically(path, std::vector<std::uint8_t>(text.begin(), text.end()));
+}
+
 }  // namespace corona

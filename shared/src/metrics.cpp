@@ -299,9 +299,14 @@ SegmentationSummary SegmentationAccumulator::aggregate() const {
   }
   s.mean = nan_mean(class_means);
   s.micro = metric_values(all, options_.empty);
-  std::vector<double> ri;
-  for (const SegmentationMetrics& m : cases_) ri.push_back(m.rand_index);
+  std::vector<double> ri, re;
+  for (const SegmentationMetrics& m : cases_) {
+    ri.push_back(m.rand_index);
+    re.push_back(m.rand_error);
+  }
   s.mean_rand_index = nan_mean(ri);
+  // Averaged from each case's own rand_error, not 1 - mean_rand_index: exact for near-1 indices.
+  s.mean_rand_error = nan_mean(re);
   return s;
 }
 

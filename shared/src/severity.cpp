@@ -100,4 +100,28 @@ SeverityReport assess_severity(const LabelMap& lesions, const LabelMap& lungs, i
   return r;
 }
 
+SeverityReport sum_severity(const std::vector<SeverityReport>& slices, int num_classes) {
+  SeverityReport sum;
+  sum.classes.assign(num_classes > 0 ? static_cast<std::size_t>(num_classes) : 0, ClassArea{});
+  auto add = [](LungInvolvement& to, const LungInvolvement& l) {
+    to.lung_px += l.lung_px;
+    to.lesion_px += l.lesion_px;
+    to.outside_lesion_px += l.outside_lesion_px;
+  };
+  for (const SeverityReport& s : slices) {
+    for (std::size_t c = 0; c < sum.classes.size() && c < s.classes.size(); ++c) {
+      sum.classes[c].px += s.classes[c].px;
+      sum.classes[c].mm2 += s.classes[c].mm2;
+      sum.classes[c].mm2_known = s.classes[c].mm2_known;
+    }
+    add(sum.right, s.right);
+    add(sum.left, s.left);
+    add(sum.total, s.total);
+  }
+  finish(&sum.right);
+  finish(&sum.left);
+  finish(&sum.total);
+  return sum;
+}
+
 }  // namespace corona

@@ -348,6 +348,29 @@ TEST(MetricsSegmentationAccumulator, AddAggregateReset) {
   }
 }
 
+TEST(MetricsSegmentationAccumulator, MeanRandErrorOverCasesSkipsUndefined) {
+  // Case A: 14 of 36 pairs disagree; case B: 17 of 91 (MetricsRand.Table); the third case counts
+  // one pixel (the other is 255): no pairs, rand error NaN under kNaN (skipped), 0 under
+  // kOneIfBothEmpty (counted).
+  const double a = 14.0 / 36, b = 17.0 / 91;
+  struct Row {
+    EmptyPolicy policy;
+    double mean_rand_error;
+  };
+  const Row rows[] = {{EmptyPolicy::kNaN, (a + b) / 2}, {EmptyPolicy::kOneIfBothEmpty, (a + b + 0.0) / 3}};
+  for (const Row& r : rows) {
+    SegmentationAccumulator acc(SegmentationOptions{{1}, r.policy});
+    ASSERT_TRUE(acc.add(case_a_pred(), case_a_ref()).ok());
+    ASSERT_TRUE(acc.add(case_b_pred(), case_b_ref()).ok());
+    ASSERT_TRUE(acc.add(make_map(2, 1, {1, 0}), make_map(2, 1, {1, 255})).ok());
+    const SegmentationSummary s = acc.aggregate();
+    EXPECT_NEAR(s.mean_rand_error, r.mean_rand_error, kTol);
+    EXPECT_NEAR(acc.cases()[1].rand_error, b, kTol);
+    acc.reset();
+    EXPECT_TRUE(std::isnan(acc.aggregate().mean_rand_error));
+  }
+}
+
 TEST(MetricsSegmentationAccumulator, MicroSumsOverClasses) {
   SegmentationOptions opts;
   opts.classes = {1, 2, 3};

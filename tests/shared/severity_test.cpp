@@ -168,5 +168,56 @@ TEST(SeverityFixtures, Slice32WithClassicLungMask) {
   EXPECT_LT(r.total.percent, 90.0);
 }
 
+TEST(SeveritySum, AddsPixelsAndRecomputesPercentFromTheSums) {
+  // Two slices: right lung 10 px with 1 lesion px, then 30 px with 9: the volume is 10 / 40 =
+  // 25 % (band 1), not the mean of 10 % and 30 % (20 %) nor their max.
+  SeverityReport a, b;
+  a.classes = {ClassArea{39, 19.5, true}, ClassArea{1, 0.5, true}};
+  b.classes = {ClassArea{21, 10.5, true}, ClassArea{9, 4.5, true}};
+  a.right.lung_px = 10;
+  a.right.lesion_px = 1;
+  b.right.lung_px = 30;
+  b.right.lesion_px = 9;
+  b.right.outside_lesion_px = 2;
+  a.total = a.right;
+  b.total = b.right;
+  const SeverityReport s = sum_severity({a, b}, 2);
+  ASSERT_EQ(s.classes.size(), 2u);
+  EXPECT_EQ(s.classes[0].px, 60u);
+  EXPECT_EQ(s.classes[1].px, 10u);
+  EXPECT_DOUBLE_EQ(s.classes[1].mm2, 5.0);
+  EXPECT_TRUE(s.classes[1].mm2_known);
+  EXPECT_EQ(s.right.lung_px, 40u);
+  EXPECT_EQ(s.right.lesion_px, 10u);
+  EXPECT_EQ(s.right.outside_lesion_px, 2u);
+  EXPECT_DOUBLE_EQ(s.right.percent, 25.0);
+  EXPECT_EQ(s.right.severity_band, 1);
+  EXPECT_EQ(s.left.lung_px, 0u);
+  EXPECT_DOUBLE_EQ(s.left.percent, 0.0);
+  EXPECT_EQ(s.left.severity_band, 0);
+  EXPECT_DOUBLE_EQ(s.total.percent, 25.0);
+}
+
+TEST(SeveritySum, NoSlicesGivesZerosWithEveryClass) {
+  const SeverityReport s = sum_severity({}, 4);
+  ASSERT_EQ(s.classes.size(), 4u);
+  EXPECT_EQ(s.classes[3].px, 0u);
+  EXPECT_FALSE(s.classes[3].mm2_known);
+  EXPECT_EQ(s.total.severity_band, 0);
+}
+
+TEST(SeveritySum, OneSliceEqualsItsOwnReport) {
+  LabelMap lesions(4, 1), lungs(4, 1);
+  lesions.pixels = {0, 1, 0, 2};
+  lungs.pixels = {1, 1, 2, 2};
+  const SeverityReport one = assess_severity(lesions, lungs, 3);
+  const SeverityReport s = sum_severity({one}, 3);
+  EXPECT_EQ(s.right.lesion_px, one.right.lesion_px);
+  EXPECT_DOUBLE_EQ(s.right.percent, one.right.percent);
+  EXPECT_DOUBLE_EQ(s.left.percent, 50.0);
+  EXPECT_EQ(s.total.severity_band, one.total.severity_band);
+  for (std::size_t c = 0; c < 3; ++c) EXPECT_EQ(s.classes[c].px, one.classes[c].px);
+}
+
 }  // namespace
 }  // namespace corona

@@ -146,6 +146,7 @@ struct SegmentationSummary {
   MetricValues mean;          // over classes of per_class[i].mean, NaN skipped (macro)
   MetricValues micro;         // from counts summed over cases AND classes
   double mean_rand_index = 0.0;  // over cases, NaN skipped
+  double mean_rand_error = 0.0;  // over cases of each case's rand_error, NaN skipped
 };
 
 class SegmentationAccumulator {

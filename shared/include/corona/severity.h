@@ -1,5 +1,5 @@
 // corona/severity.h: per-class lesion areas (mm² when spacing is known), the share of each lung that
-// is involved, and a 0-4 severity band: step 4 of the system (DESIGN §1), the same in every build.
+// is involved, and a 0-4 severity band: the report's triage numbers, the same in every build.
 #pragma once
 
 #include <cstdint>
@@ -52,5 +52,11 @@ struct SeverityReport {
 //   lesions and can never exceed 100 %.
 // The two maps must have the same size; otherwise the report is all zero.
 SeverityReport assess_severity(const LabelMap& lesions, const LabelMap& lungs, int num_classes = 4);
+
+// A volume's report from its slices' (assess_severity per slice): class pixels and mm² added in
+// slice order, lung, lesion and outside pixels added per lung, then each lung's percentage and
+// band recomputed from the sums (a volume's involvement is pixel-weighted, not a mean of
+// slices). mm2_known follows the slices (all of a volume's slices share its geometry).
+SeverityReport sum_severity(const std::vector<SeverityReport>& slices, int num_classes);
 
 }  // namespace corona
