@@ -133,7 +133,7 @@ build_native() {
 
 build_wasm() {
   step "WebAssembly build (build/wasm, web app in build/web)"
-  # Emscripten 3.1.6's linker needs Debian's acorn & co. (DESIGN.md section 4).
+  # Emscripten 3.1.6's linker needs Debian's acorn & co. (node modules under /usr/share/nodejs).
   export NODE_PATH=/usr/share/nodejs${NODE_PATH:+:$NODE_PATH}
   cmake --preset wasm -DCORONA_IMGUI_DIR="$IMGUI_DIR" >/dev/null
   cmake --build --preset wasm -j "$JOBS"

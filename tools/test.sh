@@ -3,6 +3,8 @@
 #   core (native)      the shared core's GoogleTest suite, Release build
 #   core (wasm)        the same suite compiled with Emscripten, run under node
 #   core (ASan+UBSan)  the same suite again with sanitizers, plus the fuzz-corpus replays
+#   viewer (native)    the browser viewer's UI-free state, report and exports (tests/viewer),
+#                      Release and with the sanitizers
 #   native (LibTorch)  models, data loading, training, resume (tests/native)
 #   server             coronanet serve as a black box over loopback (tests/server, node --test)
 #   oracles            NIfTI vs nibabel, metrics vs scikit-learn (independent implementations)
@@ -75,6 +77,10 @@ run_gtest "core suite (wasm)" "$LOG_DIR/core-wasm.log" node --no-experimental-fe
 
 step "core suite (native, ASan + UBSan)"
 run_gtest "core suite (ASan+UBSan)" "$LOG_DIR/core-asan.log" build/asan/bin/corona_core_tests
+
+step "viewer state suite (native)"
+run_gtest "viewer state (native)" "$LOG_DIR/viewer-native.log" build/bin/corona_viewer_tests
+run_gtest "viewer state (ASan+UBSan)" "$LOG_DIR/viewer-asan.log" build/asan/bin/corona_viewer_tests
 
 if [ -x build/bin/corona_native_tests ]; then
   step "native suite (LibTorch)"

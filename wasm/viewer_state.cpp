@@ -1,15 +1,16 @@
 #include "viewer_state.h"
 
-#include <emscripten.h>
-
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <limits>
 
 #include "corona/lung_mask.h"
 #include "corona/nifti.h"
+#include "corona/report.h"
 #include "corona/segmentation.h"
+#include "server_report.h"
 
 namespace corona::viewer {
 namespace {
@@ -20,6 +21,45 @@ constexpr float kNaNf = std::numeric_limits<float>::quiet_NaN();
 // The wasm heap is capped at 2 GB; a volume's floats, its labels, the prediction and the display
 // copies must fit together, so the decoded float volume may take at most a quarter of it.
 constexpr std::uint64_t kMaxVolumeBytes = std::uint64_t{512} << 20;
+
+// The names the bridge and the state JSON use for the viewer's enums.
+template <class E>
+struct Named {
+  E value;
+  const char* name;
+};
+constexpr Named<FileRole> kRoleNames[] = {
+    {FileRole::kImage, "image"}, {FileRole::kReference, "reference"}, {FileRole::kPrediction, "prediction"}};
+constexpr Named<ExportKind> kKindNames[] = {{ExportKind::kMaskNifti, "mask_nifti"},
+                                            {ExportKind::kMaskPng, "mask_png"},
+                                            {ExportKind::kReportJson, "report_json"},
+                                            {ExportKind::kReportCsv, "report_csv"}};
+constexpr Named<RunPhase> kPhaseNames[] = {{RunPhase::kIdle, "idle"},
+                                           {RunPhase::kRunning, "running"},
+                                           {RunPhase::kDone, "done"},
+                                           {RunPhase::kFailed, "failed"},
+                                           {RunPhase::kCancelled, "cancelled"}};
+
+template <class E, std::size_t N>
+std::optional<E> value_named(const Named<E> (&table)[N], const std::string& name) {
+  for (const Named<E>& n : table)
+    if (name == n.name) return n.value;
+  return std::nullopt;
+}
+
+template <class E, std::size_t N>
+const char* name_of(const Named<E> (&table)[N], E value) {
+  for (const Named<E>& n : table)
+    if (value == n.value) return n.name;
+  return table[0].name;  // unreachable: every enumerator has a row
+}
+
+template <class E, std::size_t N>
+std::string names_of(const Named<E> (&table)[N]) {
+  std::string out;
+  for (const Named<E>& n : table) out += (out.empty() ? "" : ", ") + std::string(n.name);
+  return out;
+}
 
 Expected<NiftiImage> load_browser_nifti(const std::uint8_t* data, std::size_t size) {
   NiftiLoadOptions o;
@@ -39,16 +79,8 @@ VolumeF volume_from_slice(const ImageU8& img) {
   return vol;
 }
 
-LabelVolume labels_from_slice(const LabelMap& map) {
-  LabelVolume vol(map.width, map.height, 1);
-  vol.voxels = map.pixels;
-  return vol;
-}
-
 LabelVolume labels_from_nifti(const VolumeF& values) {
   LabelVolume vol(values.nx, values.ny, values.nz);
-  vol.spacing = values.spacing;
-  vol.affine = values.affine;
   std::transform(values.voxels.begin(), values.voxels.end(), vol.voxels.begin(), [](float v) {
     const float r = std::round(v);
     return static_cast<std::uint8_t>(r >= 0.0f && r <= 255.0f ? r : kIgnoreLabel);
@@ -56,39 +88,42 @@ LabelVolume labels_from_nifti(const VolumeF& values) {
   return vol;
 }
 
-json finite_or_null(double v) { return std::isfinite(v) ? json(v) : json(nullptr); }
-
-json lung_json(const LungInvolvement& l) {
-  return {{"lung_px", l.lung_px},
-          {"lesion_px", l.lesion_px},
-          {"outside_lesion_px", l.outside_lesion_px},
-          {"percent_involved", l.percent},
-          {"severity_band", l.severity_band}};
+std::string dims_text(int nx, int ny, int nz) {
+  return std::to_string(nx) + "x" + std::to_string(ny) + "x" + std::to_string(nz);
 }
 
-void add_involvement(LungInvolvement& sum, const LungInvolvement& l) {
-  sum.lung_px += l.lung_px;
-  sum.lesion_px += l.lesion_px;
-  sum.outside_lesion_px += l.outside_lesion_px;
+// An empty label volume shaped like the image in display orientation (spacing follows the axes).
+LabelVolume display_volume(const VolumeF& image, const DisplayOrientation& o) {
+  LabelVolume out = o.transpose ? LabelVolume(image.ny, image.nx, image.nz) : LabelVolume(image.nx, image.ny, image.nz);
+  out.spacing = o.transpose ? std::array<double, 3>{image.spacing[1], image.spacing[0], image.spacing[2]}
+                            : image.spacing;
+  return out;
 }
 
-void close_involvement(LungInvolvement& l) {
-  l.percent = l.lung_px > 0 ? 100.0 * static_cast<double>(l.lesion_px) / static_cast<double>(l.lung_px) : 0.0;
-  l.severity_band = severity_band(l.percent);
+LabelVolume to_display_volume(const LabelVolume& voxels, const VolumeF& image, const DisplayOrientation& o) {
+  LabelVolume out = display_volume(image, o);
+  for (int k = 0; k < voxels.nz; ++k) out.set_slice(k, to_display(voxels.slice(k), o));
+  return out;
 }
 
-const char* phase_name(RunPhase p) {
-  switch (p) {
-    case RunPhase::kIdle: return "idle";
-    case RunPhase::kRunning: return "running";
-    case RunPhase::kDone: return "done";
-    case RunPhase::kFailed: return "failed";
-    case RunPhase::kCancelled: return "cancelled";
-  }
-  return "idle";
+std::uint64_t lesion_pixels(const LabelVolume& labels, int k) {
+  const std::size_t n = static_cast<std::size_t>(labels.nx) * static_cast<std::size_t>(labels.ny);
+  const auto first = labels.voxels.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(k) * n);
+  return static_cast<std::uint64_t>(
+      std::count_if(first, first + static_cast<std::ptrdiff_t>(n), [](std::uint8_t l) { return l != 0; }));
 }
+
+std::vector<std::uint8_t> text_bytes(const std::string& s) { return std::vector<std::uint8_t>(s.begin(), s.end()); }
 
 }  // namespace
+
+std::optional<FileRole> file_role_from_name(const std::string& name) { return value_named(kRoleNames, name); }
+const char* file_role_name(FileRole role) { return name_of(kRoleNames, role); }
+std::optional<ExportKind> export_kind_from_name(const std::string& name) { return value_named(kKindNames, name); }
+const char* export_kind_name(ExportKind kind) { return name_of(kKindNames, kind); }
+std::string file_role_names() { return names_of(kRoleNames); }
+std::string export_kind_names() { return names_of(kKindNames); }
+const char* run_phase_name(RunPhase phase) { return name_of(kPhaseNames, phase); }
 
 bool ViewerState::fail(const std::string& message) {
   status = message;
@@ -96,14 +131,18 @@ bool ViewerState::fail(const std::string& message) {
   return false;
 }
 
+void ViewerState::report_error(const std::string& message) { fail(message.empty() ? "error" : message); }
+
 bool ViewerState::set_model(const std::string& plans, const std::string& metrics, const std::string& log) {
   auto m = parse_model_info(plans, metrics, log);
   if (!m) return fail("Model: " + m.error().message);
   model = std::move(m).value();
   model_loaded = true;
-  styles = model.styles();
+  styles = model.plans.styles();
   return true;
 }
+
+// ---- opening files ----------------------------------------------------------------------------
 
 bool ViewerState::open(FileRole role, const std::string& name, const std::uint8_t* data, std::size_t size) {
   if (run.phase == RunPhase::kRunning && role != FileRole::kPrediction)
@@ -117,69 +156,92 @@ bool ViewerState::open(FileRole role, const std::string& name, const std::uint8_
   if (!is_nifti && kind != FileKind::kPng && kind != FileKind::kJpeg) {
     return fail(name + ": " + unsupported_file_message(kind));
   }
-  if (role == FileRole::kImage) {
-    if (is_nifti) {
-      auto nii = load_browser_nifti(data, size);
-      if (!nii) return fail(name + ": " + nii.error().message);
-      volume = std::move(nii->volume);
-      nifti_ndim = nii->header.ndim >= 3 ? 3 : 2;
-      volume_is_hu = true;
-      orientation = display_orientation(volume->affine);
-    } else {
-      auto img = load_image_from_buffer(data, size);
-      if (!img) return fail(name + ": " + img.error().message);
-      volume = volume_from_slice(*img);
-      nifti_ndim = 2;
-      volume_is_hu = false;
-      orientation = DisplayOrientation{};
-    }
-    file_kind = kind;
-    reference.reset();
-    prediction.reset();
-    run = RunStatus{};
-    reference_name.clear();
-    image_name = name;
-    slice_index = volume->nz / 2;
-    status = "Opened " + name;
-    status_is_error = false;
-    return true;
-  }
+  if (role == FileRole::kImage) return open_image(name, kind, data, size);
   if (!volume) return fail("Open an image before a label map.");
-  LabelVolume lv;
-  if (is_nifti) {
-    auto nii = load_browser_nifti(data, size);
-    if (!nii) return fail(name + ": " + nii.error().message);
-    lv = labels_from_nifti(nii->volume);
-  } else {
-    auto map = load_label_png_from_buffer(data, size);
-    if (!map) return fail(name + ": " + map.error().message);
-    // A PNG mask is in display orientation (as `coronanet predict` writes it): back to voxel order.
-    lv = labels_from_slice(from_display(*map, orientation));
-  }
-  if (lv.nx != volume->nx || lv.ny != volume->ny || lv.nz != volume->nz) {
-    return fail(name + ": label map is " + std::to_string(lv.nx) + "x" + std::to_string(lv.ny) + "x" +
-                std::to_string(lv.nz) + " but the image is " + std::to_string(volume->nx) + "x" +
-                std::to_string(volume->ny) + "x" + std::to_string(volume->nz));
-  }
-  lv.spacing = volume->spacing;
-  lv.affine = volume->affine;
+  auto labels = read_labels(name, kind, data, size);
+  if (!labels) return fail(labels.error().message);
   if (role == FileRole::kReference) {
-    reference = std::move(lv);
+    reference = std::move(labels).value();
     reference_name = name;
+    status = "Opened " + name;
   } else {
-    Prediction p;
+    Prediction p = empty_prediction(/*done=*/1);
     if (prediction) p.backend = prediction->backend;  // the server's mask arriving for a run
-    p.labels = std::move(lv);
-    p.infected.assign(static_cast<std::size_t>(volume->nz), kNaNf);
-    p.cam.assign(static_cast<std::size_t>(volume->nz), ImageF{});
-    p.done.assign(static_cast<std::size_t>(volume->nz), 1);
-    p.summaries.assign(static_cast<std::size_t>(volume->nz), std::nullopt);
+    p.labels = std::move(labels).value();
     prediction = std::move(p);
   }
-  if (role == FileRole::kReference) status = "Opened " + name;
   status_is_error = false;
   return true;
 }
+
+// A new image: what belonged to the previous one (labels, prediction, run) goes.
+bool ViewerState::open_image(const std::string& name, FileKind kind, const std::uint8_t* data, std::size_t size) {
+  if (kind == FileKind::kNifti1 || kind == FileKind::kNifti2) {
+    auto nii = load_browser_nifti(data, size);
+    if (!nii) return fail(name + ": " + nii.error().message);
+    volume = std::move(nii->volume);
+    nifti_ndim = nii->header.ndim >= 3 ? 3 : 2;
+    volume_is_hu = true;
+    orientation = display_orientation(volume->affine);
+  } else {
+    auto img = load_image_from_buffer(data, size);
+    if (!img) return fail(name + ": " + img.error().message);
+    volume = volume_from_slice(*img);
+    nifti_ndim = 2;
+    volume_is_hu = false;
+    orientation = DisplayOrientation{};
+  }
+  file_kind = kind;
+  reference.reset();
+  prediction.reset();
+  run = RunStatus{};
+  reference_name.clear();
+  image_name = name;
+  slice_index = volume->nz / 2;
+  status = "Opened " + name;
+  status_is_error = false;
+  return true;
+}
+
+// A label file for the open image, display-oriented. A NIfTI is in voxel order; a PNG mask is in
+// display orientation already (as `coronanet predict` writes it).
+Expected<LabelVolume> ViewerState::read_labels(const std::string& name, FileKind kind, const std::uint8_t* data,
+                                               std::size_t size) const {
+  const bool is_nifti = kind == FileKind::kNifti1 || kind == FileKind::kNifti2;
+  const std::string image_dims = dims_text(volume->nx, volume->ny, volume->nz);
+  if (is_nifti) {
+    auto nii = load_browser_nifti(data, size);
+    if (!nii) return make_error(name + ": " + nii.error().message);
+    const VolumeF& v = nii->volume;
+    if (v.nx != volume->nx || v.ny != volume->ny || v.nz != volume->nz)
+      return make_error(name + ": label map is " + dims_text(v.nx, v.ny, v.nz) + " but the image is " + image_dims);
+    return to_display_volume(labels_from_nifti(v), *volume, orientation);
+  }
+  auto map = load_label_png_from_buffer(data, size);
+  if (!map) return make_error(name + ": " + map.error().message);
+  LabelVolume out = display_volume(*volume, orientation);
+  if (map->width != out.nx || map->height != out.ny || out.nz != 1) {
+    // In the image's terms (voxel order), as for a NIfTI label map.
+    const int w = orientation.transpose ? map->height : map->width;
+    const int h = orientation.transpose ? map->width : map->height;
+    return make_error(name + ": label map is " + dims_text(w, h, 1) + " but the image is " + image_dims);
+  }
+  out.set_slice(0, *map);
+  return out;
+}
+
+Prediction ViewerState::empty_prediction(std::uint8_t done) const {
+  const auto n = static_cast<std::size_t>(volume->nz);
+  Prediction p;
+  p.labels = display_volume(*volume, orientation);
+  p.infected.assign(n, kNaNf);
+  p.cam.assign(n, ImageF{});
+  p.done.assign(n, done);
+  p.severity.assign(n, std::nullopt);
+  return p;
+}
+
+// ---- display ----------------------------------------------------------------------------------
 
 int ViewerState::display_width() const {
   return volume ? (orientation.transpose ? volume->ny : volume->nx) : 0;
@@ -198,13 +260,13 @@ ImageU8 ViewerState::display_slice(int k) const {
 }
 
 std::optional<LabelMap> ViewerState::predicted_slice(int k) const {
-  if (!prediction || !prediction->done[static_cast<std::size_t>(k)]) return std::nullopt;
-  return to_display(prediction->labels.slice(k), orientation);
+  if (!prediction || k < 0 || k >= slice_count() || !prediction->done[static_cast<std::size_t>(k)]) return std::nullopt;
+  return prediction->labels.slice(k);
 }
 
 std::optional<LabelMap> ViewerState::reference_slice(int k) const {
-  if (!reference) return std::nullopt;
-  return to_display(reference->slice(k), orientation);
+  if (!reference || k < 0 || k >= slice_count()) return std::nullopt;
+  return reference->slice(k);
 }
 
 RgbaImage ViewerState::render() const {
@@ -223,7 +285,7 @@ RgbaImage ViewerState::render() const {
   return rgba ? std::move(rgba).value() : gray_to_rgba(grey);
 }
 
-// ---- a model run --------------------------------------------------------------------------
+// ---- a model run ------------------------------------------------------------------------------
 
 int ViewerState::begin_run(const std::string& backend) {
   const char* refusal = !volume                           ? "Open an image (or the demo) before running the model."
@@ -234,14 +296,7 @@ int ViewerState::begin_run(const std::string& backend) {
     fail(refusal);
     return 0;
   }
-  Prediction p;
-  p.labels = LabelVolume(volume->nx, volume->ny, volume->nz);
-  p.labels.spacing = volume->spacing;
-  p.labels.affine = volume->affine;
-  p.infected.assign(static_cast<std::size_t>(volume->nz), kNaNf);
-  p.cam.assign(static_cast<std::size_t>(volume->nz), ImageF{});
-  p.done.assign(static_cast<std::size_t>(volume->nz), 0);
-  p.summaries.assign(static_cast<std::size_t>(volume->nz), std::nullopt);
+  Prediction p = empty_prediction(/*done=*/0);
   p.backend = backend;
   prediction = std::move(p);
   run = RunStatus{RunPhase::kRunning, 0, volume->nz, backend, ""};
@@ -253,28 +308,39 @@ int ViewerState::begin_run(const std::string& backend) {
 }
 
 ImageF ViewerState::model_input(int k) const {
-  const ImageF slice = to_display(volume->slice(k), orientation);
-  if (volume_is_hu) return model_input_from_hu(slice, model.hu_window, model.input_size, model.mean, model.std);
-  return model_input_from_u8(display_slice(k), model.input_size, model.mean, model.std);
+  if (volume_is_hu) return model_input_from_hu(to_display(volume->slice(k), orientation), model.plans.input);
+  return model_input_from_u8(display_slice(k), model.plans.input);
 }
 
 bool ViewerState::accept_output(int k, const float* logits, int classes, int size, float cls_logit,
                                 const float* evidence, int cam_w, int cam_h) {
   if (run.phase != RunPhase::kRunning || !prediction || k < 0 || k >= slice_count())
     return fail("Model output for slice " + std::to_string(k) + " arrived outside a run.");
-  if (classes != model.num_classes || size != model.input_size)
+  const int want_classes = model.plans.num_classes(), want_size = model.plans.input.size;
+  if (classes != want_classes || size != want_size)
     return fail("Model output has " + std::to_string(classes) + " classes at " + std::to_string(size) +
-                "² but plans.json says " + std::to_string(model.num_classes) + " at " +
-                std::to_string(model.input_size) + "²");
+                "² but plans.json says " + std::to_string(want_classes) + " at " + std::to_string(want_size) + "²");
   const int w = display_width(), h = display_height();
   const SlicePrediction p = segmentation_from_logits(logits, classes, size, w, h);
-  prediction->labels.set_slice(k, from_display(p.labels, orientation));
+  prediction->labels.set_slice(k, p.labels);
   const auto i = static_cast<std::size_t>(k);
   prediction->infected[i] = std::isnan(cls_logit) ? kNaNf : infected_probability_from_logit(cls_logit);
   if (evidence != nullptr && cam_w > 0 && cam_h > 0) prediction->cam[i] = cam_from_evidence(evidence, cam_w, cam_h, w, h);
   if (!prediction->done[i]) ++run.done;
   prediction->done[i] = 1;
-  prediction->summaries[i].reset();
+  prediction->severity[i].reset();
+  prediction->whole.reset();
+  return true;
+}
+
+bool ViewerState::set_server_report(const std::string& json_text) {
+  if (run.phase != RunPhase::kRunning || !prediction || prediction->backend != "server")
+    return fail("A server report arrived outside a server run.");
+  auto r = read_server_report(json_text, volume_is_hu, slice_count(), model.plans.num_classes());
+  if (!r) return fail(r.error().message);
+  prediction->infected = std::move(r->infected);
+  prediction->whole = std::move(r->severity);
+  prediction->server_report = std::move(r->json);
   return true;
 }
 
@@ -282,9 +348,10 @@ void ViewerState::finish_run(double ms_per_slice, double session_ms, int threads
   if (!prediction) return;
   // The report's per-slice work (classic lung mask, areas, involvement: ~20-40 ms a slice), once,
   // timed on its own: ms_per_slice is the mask's path (input, network, labels) as for any runtime.
-  const double t0 = emscripten_get_now();
-  summarise_all();
-  prediction->report_ms = emscripten_get_now() - t0;
+  // A server run brought its report: nothing to compute here.
+  const auto t0 = std::chrono::steady_clock::now();
+  volume_severity();
+  prediction->report_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   prediction->ms_per_slice = ms_per_slice;
   prediction->session_ms = session_ms;
   prediction->threads = threads;
@@ -304,125 +371,99 @@ void ViewerState::fail_run(RunPhase phase, const std::string& message) {
   status_is_error = phase == RunPhase::kFailed;
 }
 
-// ---- report ---------------------------------------------------------------------------------
+// ---- severity and report ----------------------------------------------------------------------
 
 LabelMap ViewerState::lung_mask(int k) const {
   if (volume_is_hu) return lung_mask_from_hu(to_display(volume->slice(k), orientation));
   return lung_mask_from_u8(display_slice(k));
 }
 
-Summary ViewerState::summarise_slice(int k) const {
-  Summary s;
+const SeverityReport& ViewerState::slice_severity(int k) const {
+  static const SeverityReport kNone;
   auto labels = predicted_slice(k);
-  if (!labels) return s;
-  auto& cached = prediction->summaries[static_cast<std::size_t>(k)];
-  if (cached) return *cached;
-  labels->spacing_known = volume_is_hu;  // PNG/JPEG carry no geometry: pixels only
-  const SeverityReport sev = assess_severity(*labels, lung_mask(k), model.num_classes);
-  s.classes = class_areas(*labels, model.num_classes);
-  s.right = sev.right;
-  s.left = sev.left;
-  s.total = sev.total;
-  cached = s;
-  return s;
-}
-
-Summary ViewerState::summarise_all() const {
-  Summary sum;
-  sum.classes.assign(static_cast<std::size_t>(model.num_classes), ClassArea{});
-  for (int k = 0; k < slice_count(); ++k) {
-    const Summary s = summarise_slice(k);
-    if (s.classes.empty()) continue;
-    for (std::size_t c = 0; c < sum.classes.size(); ++c) {
-      sum.classes[c].px += s.classes[c].px;
-      sum.classes[c].mm2 += s.classes[c].mm2;
-      sum.classes[c].mm2_known = s.classes[c].mm2_known;
-    }
-    add_involvement(sum.right, s.right);
-    add_involvement(sum.left, s.left);
-    add_involvement(sum.total, s.total);
+  if (!labels) return kNone;
+  auto& cached = prediction->severity[static_cast<std::size_t>(k)];
+  if (!cached) {
+    labels->spacing_known = volume_is_hu;  // PNG/JPEG carry no geometry: pixels only
+    cached = assess_severity(*labels, lung_mask(k), model.plans.num_classes());
   }
-  for (auto* l : {&sum.right, &sum.left, &sum.total}) close_involvement(*l);
-  return sum;
+  return *cached;
 }
 
-// The same fields as `coronanet predict`'s report (native/src/predict_report.cpp), plus how this
-// browser ran it.
+const SeverityReport& ViewerState::volume_severity() const {
+  static const SeverityReport kNone;
+  if (!prediction) return kNone;
+  if (!prediction->whole) {
+    std::vector<SeverityReport> slices;
+    for (int k = 0; k < slice_count(); ++k)
+      if (prediction->done[static_cast<std::size_t>(k)]) slices.push_back(slice_severity(k));
+    prediction->whole = sum_severity(slices, model.plans.num_classes());
+  }
+  return *prediction->whole;
+}
+
+ReportInput ViewerState::report_input() const {
+  ReportInput in;
+  in.file_kind = file_kind_name(file_kind);
+  in.is_volume = volume_is_hu;
+  in.ndim = nifti_ndim;
+  in.nx = volume->nx;
+  in.ny = volume->ny;
+  in.nz = volume->nz;
+  in.spacing_mm = volume->spacing;
+  in.display_orientation = orientation.describe();
+  in.infected_probability = prediction->infected;
+  for (int k = 0; k < volume->nz; ++k) in.lesion_px.push_back(lesion_pixels(prediction->labels, k));
+  in.severity = volume_severity();
+  return in;
+}
+
 json ViewerState::report() const {
   if (!volume || !prediction) return json::object();
-  const Summary s = summarise_all();
-  const bool is_volume = volume_is_hu;
-  json classes = json::array();
-  for (int c = 0; c < model.num_classes; ++c) {
-    const ClassArea& a = s.classes[static_cast<std::size_t>(c)];
-    json j = {{"label", c}, {"name", model.label_name(c)}, {"px", a.px},
-              {"mm2", a.mm2_known ? finite_or_null(a.mm2) : json(nullptr)}};
-    if (is_volume) j["ml"] = a.mm2_known ? finite_or_null(a.mm2 * volume->spacing[2] / 1000.0) : json(nullptr);
-    classes.push_back(j);
-  }
-  json r;
-  r["file_kind"] = file_kind_name(file_kind);
-  if (is_volume) {
-    r["kind"] = "volume";
-    r["dims"] = nifti_ndim >= 3 ? json{volume->nx, volume->ny, volume->nz} : json{volume->nx, volume->ny};
-    r["spacing_mm"] = {volume->spacing[0], volume->spacing[1], volume->spacing[2]};
-    r["spacing_known"] = true;
-    r["display_orientation"] = orientation.describe();
-    float max_prob = kNaNf;
-    json per_slice = json::array();
-    json lesion_px = json::array();
-    for (int k = 0; k < volume->nz; ++k) {
-      const float v = prediction->infected[static_cast<std::size_t>(k)];
-      per_slice.push_back(finite_or_null(v));
-      if (std::isfinite(v) && !(v <= max_prob)) max_prob = v;
-      const LabelMap m = prediction->labels.slice(k);
-      lesion_px.push_back(std::count_if(m.pixels.begin(), m.pixels.end(), [](std::uint8_t l) { return l != 0; }));
-    }
-    r["infected_probability"] = finite_or_null(max_prob);
-    r["infected_probability_rule"] = "maximum over slices";
-    r["infected_probability_per_slice"] = per_slice;
-    r["lesion_px_per_slice"] = lesion_px;
-  } else {
-    r["kind"] = "slice";
-    r["width"] = volume->nx;
-    r["height"] = volume->ny;
-    r["spacing_known"] = false;
-    r["infected_probability"] = finite_or_null(prediction->infected.empty() ? kNaNf : prediction->infected[0]);
-  }
-  r["classes"] = classes;
-  r["lungs"] = {{"right", lung_json(s.right)}, {"left", lung_json(s.left)}, {"total", lung_json(s.total)}};
-  r["severity_band"] = s.total.severity_band;
-  r["model"] = {{"name", model.name},
-                {"version", model.version},
-                {"task", model.task},
-                {"input_size", model.input_size},
-                {"hu_window", {{"center", model.hu_window.center}, {"width", model.hu_window.width}}}};
+  json r = prediction->server_report.is_null() ? build_report(report_input(), model.plans) : prediction->server_report;
   r["backend"] = prediction->backend;
   r["ms_per_slice"] = prediction->ms_per_slice;
   r["session_ms"] = prediction->session_ms;
   r["report_ms"] = prediction->report_ms;
   r["threads"] = prediction->threads;
   r["slices"] = volume->nz;
-  r["note"] = "research tool, not a diagnostic device; lung mask is a classic (model-free) estimate";
   return r;
 }
 
+// Reads only what it writes, never throws: a server's report passed read_server_report's checks of
+// these fields.
 std::string ViewerState::report_csv() const {
   const json r = report();
   if (r.empty()) return {};
+  auto num = [](const json& j, const char* key) {
+    const auto it = j.find(key);
+    return it == j.end() || !it->is_number() ? std::string() : it->dump();
+  };
+  auto text = [](const json& j, const char* key) {
+    const auto it = j.find(key);
+    return it == j.end() || !it->is_string() ? std::string() : it->get<std::string>();
+  };
   std::string csv = "section,name,px,mm2,percent_involved,severity_band\n";
-  auto num = [](const json& j) { return j.is_null() ? std::string() : j.dump(); };
-  for (const json& c : r["classes"]) {
-    csv += "class," + c["name"].get<std::string>() + "," + num(c["px"]) + "," + num(c["mm2"]) + ",,\n";
-  }
+  for (const json& c : r.value("classes", json::array()))
+    csv += "class," + text(c, "name") + "," + num(c, "px") + "," + num(c, "mm2") + ",,\n";
+  const json lungs = r.value("lungs", json::object());
   for (const char* side : {"right", "left", "total"}) {
-    const json& l = r["lungs"][side];
-    csv += std::string("lung,") + side + "," + num(l["lesion_px"]) + ",," + num(l["percent_involved"]) + "," +
-           num(l["severity_band"]) + "\n";
+    const json l = lungs.value(side, json::object());
+    csv += std::string("lung,") + side + "," + num(l, "lesion_px") + ",," + num(l, "percent_involved") + "," +
+           num(l, "severity_band") + "\n";
   }
-  csv += "summary,infected_probability,,," + num(r["infected_probability"]) + ",\n";
-  csv += "summary,backend " + r["backend"].get<std::string>() + ",,,,\n";
+  csv += "summary,infected_probability,,," + num(r, "infected_probability") + ",\n";
+  csv += "summary,backend " + text(r, "backend") + ",,,,\n";
   return csv;
+}
+
+LabelVolume ViewerState::voxel_labels() const {
+  if (!volume || !prediction) return {};
+  LabelVolume out(volume->nx, volume->ny, volume->nz);
+  out.spacing = volume->spacing;
+  out.affine = volume->affine;
+  for (int k = 0; k < volume->nz; ++k) out.set_slice(k, from_display(prediction->labels.slice(k), orientation));
+  return out;
 }
 
 Expected<std::vector<std::uint8_t>> ViewerState::export_bytes(ExportKind kind) const {
@@ -432,26 +473,25 @@ Expected<std::vector<std::uint8_t>> ViewerState::export_bytes(ExportKind kind) c
       NiftiWriteOptions o;
       o.descrip = "coronanet labels (browser)";
       o.ndim = nifti_ndim;
-      return encode_nifti(prediction->labels, o);
+      return encode_nifti(voxel_labels(), o);
     }
     case ExportKind::kMaskPng: {
       auto m = predicted_slice(slice_index);
       if (!m) return make_error("This slice has no prediction.");
       return encode_png_gray(*m);
     }
-    case ExportKind::kReportJson: {
-      const std::string s = report().dump(2) + "\n";
-      return std::vector<std::uint8_t>(s.begin(), s.end());
-    }
-    case ExportKind::kReportCsv: {
-      const std::string s = report_csv();
-      return std::vector<std::uint8_t>(s.begin(), s.end());
-    }
+    case ExportKind::kReportJson: return text_bytes(report().dump(2) + "\n");
+    case ExportKind::kReportCsv: return text_bytes(report_csv());
   }
   return make_error("unknown export");
 }
 
 json ViewerState::state_json() const {
+  // Before plans.json arrives the model fields are empty, not the plans' defaults.
+  const ModelPlans& plans = model.plans;
+  json model_j = {{"loaded", model_loaded}, {"name", model_loaded ? plans.name : ""},
+                  {"version", model_loaded ? plans.version : ""}, {"input_size", model_loaded ? plans.input.size : 0},
+                  {"num_classes", model_loaded ? plans.num_classes() : 0}};
   json j = {{"status", status},
             {"error", status_is_error},
             {"slices", slice_count()},
@@ -461,9 +501,8 @@ json ViewerState::state_json() const {
             {"is_volume", volume_is_hu},
             {"has_labels", reference.has_value()},
             {"has_prediction", prediction.has_value() && run.phase != RunPhase::kRunning},
-            {"model", {{"loaded", model_loaded}, {"name", model.name}, {"version", model.version},
-                       {"input_size", model.input_size}, {"num_classes", model.num_classes}}},
-            {"run", {{"phase", phase_name(run.phase)}, {"done", run.done}, {"total", run.total},
+            {"model", model_j},
+            {"run", {{"phase", run_phase_name(run.phase)}, {"done", run.done}, {"total", run.total},
                      {"backend", run.backend}, {"message", run.message}}}};
   return j;
 }

@@ -12,12 +12,13 @@
   const params = new URLSearchParams(location.search);
   // The model folder (plans.json, model.onnx, card files): ?model=DIR/ for another one.
   const MODEL_DIR = (params.get('model') || 'models/corona-net').replace(/\/?$/, '/');
-  const EXPORTS = [
-    { name: 'mask.nii.gz', type: 'application/gzip', gzip: true },
-    { name: 'mask.png', type: 'image/png' },
-    { name: 'report.json', type: 'application/json' },
-    { name: 'report.csv', type: 'text/csv' },
-  ];
+  // What C++ exports (by kind, as wasm/viewer_state.h names them) and how the page saves it.
+  const EXPORTS = {
+    mask_nifti: { name: 'mask.nii.gz', type: 'application/gzip', gzip: true },
+    mask_png: { name: 'mask.png', type: 'image/png' },
+    report_json: { name: 'report.json', type: 'application/json' },
+    report_csv: { name: 'report.csv', type: 'text/csv' },
+  };
   const DEMOS = {
     volume: { image: 'demo/demo_hu.nii.gz', labels: 'demo/demo_labels.nii.gz', name: 'demo: 3 MedSeg slices as HU volume' },
     slice22: { image: 'demo/tr_im_0022.png', labels: 'demo/tr_mask_4class_0022.png', name: 'demo: MedSeg slice 22' },
@@ -163,8 +164,9 @@
   }
 
   // ---- files --------------------------------------------------------------------------------
-  // role: 'image', 'labels' (reference) or 'prediction'. Resolves to the viewer state; bad input
-  // leaves a message in it (state.error) and the previous image stays open.
+  // role: 'image', 'reference' (labels to compare with) or 'prediction', passed to C++ by name.
+  // Resolves to the viewer state; bad input leaves a message in it (state.error) and the previous
+  // image stays open.
   async function loadFile(name, bytes, role = 'image') {
     await ready;
     if (!(bytes instanceof Uint8Array)) bytes = new Uint8Array(bytes);
@@ -183,17 +185,22 @@
       showError(`${name}: decompresses to ${(data.length / 2 ** 20).toFixed(0)} MiB, more than this browser viewer can hold`);
       return state();
     }
-    const roleCode = { image: 0, labels: 1, prediction: 2 }[role];
-    const ok = withString(name, (namePtr) => withBytes(data, (ptr, n) => Module._corona_open_file(roleCode, namePtr, ptr, n)));
+    const ok = openBytes(role, name, data);
     if (ok && role === 'image') lastFile = { name, bytes };
     return state();
+  }
+
+  // Hands decoded bytes to C++ (corona_open_file); 1 on success, 0 with the status saying why.
+  function openBytes(role, name, data) {
+    return withString(role, (rolePtr) => withString(name, (namePtr) =>
+      withBytes(data, (ptr, n) => Module._corona_open_file(rolePtr, namePtr, ptr, n))));
   }
 
   async function loadDemo(which = 'volume') {
     const demo = DEMOS[which];
     if (!demo) throw new Error(`unknown demo ${which}; one of ${Object.keys(DEMOS).join(', ')}`);
     await loadFile(demo.name, await fetchBytes(demo.image), 'image');
-    return loadFile('radiologist labels', await fetchBytes(demo.labels), 'labels');
+    return loadFile('radiologist labels', await fetchBytes(demo.labels), 'reference');
   }
 
   // ---- model runs ---------------------------------------------------------------------------
@@ -318,18 +325,18 @@
     if (maskResponse.status === 409) maskResponse = await apiFetch(`api/v1/jobs/${id}/mask`);
     if (!resultResponse.ok) throw await apiError(resultResponse);
     if (!maskResponse.ok) throw await apiError(maskResponse);
-    const result = await resultResponse.json();
+    // The server's report is kept as it came (C++ checks it describes the open image); its mask
+    // becomes the prediction the viewer draws and exports.
+    const result = await resultResponse.text();
     const mask = await gunzipIfNeeded(new Uint8Array(await maskResponse.arrayBuffer()));
-    const opened = withString('server mask', (namePtr) => withBytes(mask, (ptr, n) => Module._corona_open_file(2, namePtr, ptr, n)));
-    if (!opened) throw new Error(state().status);
-    const probs = Float32Array.from(result.infected_probability_per_slice || [result.infected_probability],
-                                    (v) => (v === null ? NaN : v));
-    withTypedArray(probs, (ptr) => Module._corona_set_slice_probabilities(ptr, probs.length));
+    if (!openBytes('prediction', 'server mask', mask)) throw new Error(state().status);
+    if (!withString(result, (p) => Module._corona_set_server_report(p))) throw new Error(state().status);
     const n = state().slices;
     return JSON.parse(Module.UTF8ToString(Module._corona_finish_run((performance.now() - t0) / n, 0, 0)));
   }
 
-  // Resolves to the report (the fields of `coronanet predict`'s, plus backend, ms_per_slice).
+  // Resolves to the report (the fields of `coronanet predict`'s, or the server's report as it came
+  // for a server run, plus backend, ms_per_slice, ...).
   async function run({ backend = 'auto' } = {}) {
     await ready;
     await probes;
@@ -370,16 +377,18 @@
     });
   }
 
-  // Export kind (0 mask NIfTI, 1 mask PNG, 2 report JSON, 3 report CSV) -> {name, bytes}.
+  // Export kind ('mask_nifti', 'mask_png' (the shown slice), 'report_json', 'report_csv') ->
+  // {name, type, bytes}.
   async function exportFile(kind) {
+    const spec = EXPORTS[kind];
+    if (!spec) throw new Error(`unknown export ${kind}; one of ${Object.keys(EXPORTS).join(', ')}`);
     const size = new Int32Array(1);
-    const bytes = withTypedArray(size, (sizePtr) => {
-      const ptr = Module._corona_export(kind, sizePtr);
+    const bytes = withString(kind, (kindPtr) => withTypedArray(size, (sizePtr) => {
+      const ptr = Module._corona_export(kindPtr, sizePtr);
       const n = Module.HEAP32[sizePtr >> 2];
       return n < 0 ? null : Module.HEAPU8.slice(ptr, ptr + n);
-    });
+    }));
     if (!bytes) throw new Error(state().status);
-    const spec = EXPORTS[kind];
     return { name: spec.name, type: spec.type, bytes: spec.gzip ? await gzip(bytes) : bytes };
   }
 

@@ -9,6 +9,8 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include "corona/file_io.h"
+
 namespace corona::native {
 namespace {
 
@@ -29,25 +31,16 @@ Expected<std::uint64_t> u64_from(const nlohmann::json& j, const char* key) {
   }
 }
 
-Expected<bool> rename_over(const std::string& tmp, const std::string& path) {
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::error_code ec;
-    fs::remove(tmp, ec);
-    return make_error("cannot rename " + tmp + " to " + path);
-  }
-  return true;
-}
-
 }  // namespace
 
 nlohmann::json CheckpointMeta::to_json() const {
   return {{"format_version", format_version},
           {"model", model.to_json()},
           {"task", task},
-          {"input_size", input_size},
-          {"input_mean", input_mean},
-          {"input_std", input_std},
-          {"hu_window", {{"center", hu_window.center}, {"width", hu_window.width}}},
+          {"input_size", input.size},
+          {"input_mean", input.mean},
+          {"input_std", input.std},
+          {"hu_window", {{"center", input.hu_window.center}, {"width", input.hu_window.width}}},
           {"epoch", epoch},
           {"global_step", global_step},
           {"rng_state", u64_text(rng.state)},
@@ -69,12 +62,12 @@ Expected<CheckpointMeta> CheckpointMeta::from_json(const nlohmann::json& j) {
     if (!model) return make_error("checkpoint: " + model.error().message);
     m.model = *model;
     m.task = j.at("task").get<std::string>();
-    m.input_size = j.at("input_size").get<int>();
-    m.input_mean = j.at("input_mean").get<float>();
-    m.input_std = j.at("input_std").get<float>();
+    m.input.size = j.at("input_size").get<int>();
+    m.input.mean = j.at("input_mean").get<float>();
+    m.input.std = j.at("input_std").get<float>();
     if (j.contains("hu_window"))
-      m.hu_window = {j.at("hu_window").at("center").get<float>(), j.at("hu_window").at("width").get<float>()};
-    if (!(m.hu_window.width > 0.0f)) return make_error("checkpoint meta: hu_window width must be positive");
+      m.input.hu_window = {j.at("hu_window").at("center").get<float>(), j.at("hu_window").at("width").get<float>()};
+    if (const std::string e = m.input.validate(m.model.depth); !e.empty()) return make_error("checkpoint meta: " + e);
     m.epoch = j.at("epoch").get<int>();
     m.global_step = j.at("global_step").get<std::int64_t>();
     auto s = u64_from(j, "rng_state");
@@ -95,7 +88,7 @@ Expected<CheckpointMeta> CheckpointMeta::from_json(const nlohmann::json& j) {
 
 Expected<bool> save_checkpoint(const std::string& path, CoronaNet& model, torch::optim::Optimizer* optimizer,
                                const CheckpointMeta& meta) {
-  const std::string tmp = path + ".tmp";
+  const std::string tmp = temp_path_for(path);  // LibTorch writes the archive itself: replace_file after
   try {
     torch::serialize::OutputArchive archive;
     archive.write("meta", c10::IValue(meta.to_json().dump()));
@@ -120,7 +113,7 @@ Expected<bool> save_checkpoint(const std::string& path, CoronaNet& model, torch:
     fs::remove(tmp, ec);
     return make_error("cannot write checkpoint " + tmp + ": " + e.what());
   }
-  return rename_over(tmp, path);
+  return replace_file(tmp, path);
 }
 
 Expected<CheckpointMeta> read_checkpoint_meta(const std::string& path) {
@@ -142,7 +135,7 @@ Expected<CheckpointMeta> load_checkpoint(const std::string& path, CoronaNet& mod
                                          bool restore_torch_rng, torch::Device device) {
   auto meta = read_checkpoint_meta(path);
   if (!meta) return meta.error();
-  if (meta->model.to_json() != model->config().to_json()) {
+  if (meta->model != model->config()) {
     return make_error(path + ": the checkpoint's model " + meta->model.to_json().dump() +
                       " differs from the requested one " + model->config().to_json().dump());
   }
@@ -188,11 +181,14 @@ Expected<LoadedModel> load_model_from_checkpoint(const std::string& path, torch:
 }
 
 Expected<bool> copy_file_atomically(const std::string& src, const std::string& dst) {
-  const std::string tmp = dst + ".tmp";
+  const std::string tmp = temp_path_for(dst);
   std::error_code ec;
   fs::copy_file(src, tmp, fs::copy_options::overwrite_existing, ec);
-  if (ec) return make_error("cannot copy " + src + " to " + tmp + ": " + ec.message());
-  return rename_over(tmp, dst);
+  if (ec) {
+    fs::remove(tmp, ec);
+    return make_error("cannot copy " + src + " to " + tmp + ": " + ec.message());
+  }
+  return replace_file(tmp, dst);
 }
 
 }  // namespace corona::native

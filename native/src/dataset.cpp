@@ -1,4 +1,5 @@
-// Data loading for training: file layout of ../shared/data, split files, batches as tensors.
+// Data loading for training: the data folder's layout (docs/training.md), split files, batches as
+// tensors.
 #include "corona_native/dataset.h"
 
 #include <cstdio>
@@ -25,7 +26,7 @@ Expected<bool> require_dirs(std::initializer_list<std::pair<fs::path, std::strin
     std::error_code ec;
     if (!fs::is_directory(dir, ec)) {
       return make_error(what + " folder not found: " + dir.string() +
-                        " (expected the layout of ../shared/data, see its README.md)");
+                        " (expected the data folder layout of docs/training.md)");
     }
   }
   return true;

@@ -14,15 +14,9 @@
 #include "corona/postprocess.h"
 #include "corona/preprocess.h"
 #include "corona/segmentation.h"
+#include "corona_native/device.h"
 
 namespace corona::native {
-
-std::string class_name(int num_classes, int c) {
-  static const char* const kFour[4] = {"background", "ggo", "consolidation", "effusion"};
-  if (num_classes == 2) return c == 0 ? "background" : "lesion";
-  if (num_classes == 4 && c >= 0 && c < 4) return kFour[c];
-  return "class" + std::to_string(c);
-}
 
 // ---- predictor -------------------------------------------------------------------------------
 
@@ -39,14 +33,11 @@ Predictor& Predictor::operator=(Predictor&&) noexcept = default;
 Predictor::~Predictor() = default;
 
 Expected<Predictor> Predictor::load(const std::string& model_path, const PredictorOptions& options) {
-  if (options.device != "auto" && options.device != "cpu" && options.device != "cuda")
-    return make_error("device must be auto, cpu or cuda, got \"" + options.device + "\"");
-  if (options.device == "cuda" && !torch::cuda::is_available())
-    return make_error("device cuda requested but this LibTorch sees no CUDA device");
+  auto device = resolve_device(options.device);
+  if (!device) return device.error();
   auto state = std::make_unique<State>();
-  const bool cuda = options.device == "cuda" || (options.device == "auto" && torch::cuda::is_available());
-  state->device = cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
-  // LibTorch defaults to one thread (DESIGN §4).
+  state->device = *device;
+  // LibTorch defaults to one thread: without this, inference uses one core.
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
   state->threads = options.threads > 0 ? options.threads : static_cast<int>(hw);
   torch::set_num_threads(state->threads);
@@ -60,9 +51,9 @@ Expected<Predictor> Predictor::load(const std::string& model_path, const Predict
   // Inference only from here: each BatchNorm folded into its convolution, as the ONNX export does
   // (one conv + bias + in-place ReLU per layer instead of conv, BN, ReLU passes over memory).
   state->loaded.model->fold_batchnorm_for_inference();
-  const int s = state->loaded.meta.input_size;
-  if (s <= 0 || s % (1 << state->loaded.meta.model.depth) != 0)
-    return make_error(model_path + ": input_size " + std::to_string(s) + " is not a positive multiple of 2^depth");
+  // resolve_model checked that plans and checkpoint agree; plans().input is the one input spec.
+  if (const std::string e = state->plans.input.validate(state->plans.model.depth); !e.empty())
+    return make_error(model_path + ": " + e);
   return Predictor(std::move(state));
 }
 
@@ -70,7 +61,7 @@ const CheckpointMeta& Predictor::meta() const { return state_->loaded.meta; }
 const ModelPlans& Predictor::plans() const { return state_->plans; }
 int Predictor::num_classes() const { return state_->loaded.meta.model.num_classes; }
 bool Predictor::has_classification_head() const { return state_->loaded.meta.model.classification_head; }
-std::string Predictor::device_name() const { return state_->device.is_cuda() ? "cuda" : "cpu"; }
+std::string Predictor::device_name() const { return native::device_name(state_->device); }
 int Predictor::threads() const { return state_->threads; }
 
 Expected<std::vector<SlicePrediction>> Predictor::predict_inputs(const std::vector<ImageF>& inputs, int width,
@@ -78,7 +69,7 @@ Expected<std::vector<SlicePrediction>> Predictor::predict_inputs(const std::vect
                                                                  const BesideFn& beside) {
   if (width <= 0 || height <= 0) return make_error("predict: empty slice (" + std::to_string(width) + "x" +
                                                    std::to_string(height) + ")");
-  const int s = meta().input_size;
+  const int s = plans().input.size;
   for (const ImageF& x : inputs) {
     if (x.width != s || x.height != s || x.pixels.size() != static_cast<std::size_t>(s) * s)
       return make_error("predict: network input must be " + std::to_string(s) + "x" + std::to_string(s));
@@ -117,7 +108,7 @@ Expected<std::vector<SlicePrediction>> Predictor::predict_inputs(const std::vect
           result.push_back(std::move(p));
         }
       };
-      if (beside && b0 == 0) {
+      if (beside && b0 == 0) {  // once per call: a caller with several batches calls per batch
         // Two chunks of one: the network's own (warm, spinning) OpenMP threads take one each. A
         // std::thread started here landed on the post-processing's core and slowed it instead.
         at::parallel_for(0, 2, 1, [&](std::int64_t begin, std::int64_t end) {
@@ -172,53 +163,12 @@ Expected<SlicePrediction> Predictor::predict_one(const Image2D<T>& slice, const 
 
 Expected<SlicePrediction> Predictor::predict_slice(const ImageU8& img, const BesideFn& beside) {
   if (!consistent_slice(img)) return make_error("predict: empty or inconsistent slice");
-  return predict_one(img, model_input_from_u8(img, meta().input_size, meta().input_mean, meta().input_std),
-                     beside);
+  return predict_one(img, model_input_from_u8(img, plans().input), beside);
 }
 
 Expected<SlicePrediction> Predictor::predict_hu_slice(const ImageF& hu) {
   if (!consistent_slice(hu)) return make_error("predict: empty or inconsistent slice");
-  return predict_one(hu, model_input_from_hu(hu, plans().hu_window, plans().input_size, plans().input_mean, plans().input_std));
-}
-
-Expected<VolumePrediction> Predictor::predict_volume(const VolumeF& hu, int batch, const ProgressFn& progress,
-                                                     const std::atomic<bool>* cancel) {
-  if (hu.nx <= 0 || hu.ny <= 0 || hu.nz <= 0 || hu.voxels.size() != static_cast<std::size_t>(hu.nx) * hu.ny * hu.nz)
-    return make_error("predict: empty or inconsistent volume");
-  batch = std::max(1, batch);
-  const DisplayOrientation o = display_orientation(hu.affine);
-  VolumePrediction vp;
-  vp.labels = LabelVolume(hu.nx, hu.ny, hu.nz);
-  vp.labels.spacing = hu.spacing;
-  vp.labels.affine = hu.affine;
-  vp.infected_probability.assign(static_cast<std::size_t>(hu.nz), std::numeric_limits<float>::quiet_NaN());
-  vp.lesion_px.assign(static_cast<std::size_t>(hu.nz), 0);
-  const int s = meta().input_size;
-  if (progress) progress(0, hu.nz);
-  for (int z0 = 0; z0 < hu.nz; z0 += batch) {
-    if (cancel != nullptr && cancel->load()) return make_error(kCancelledMessage);
-    const int n = std::min(batch, hu.nz - z0);
-    std::vector<ImageF> inputs;
-    int dw = 0, dh = 0;
-    for (int k = 0; k < n; ++k) {
-      const ImageF d = to_display(hu.slice(z0 + k), o);
-      dw = d.width;
-      dh = d.height;
-      inputs.push_back(model_input_from_hu(d, plans().hu_window, s, plans().input_mean, plans().input_std));
-    }
-    auto r = predict_inputs(inputs, dw, dh, n);
-    if (!r) return r.error();
-    for (int k = 0; k < n; ++k) {
-      const SlicePrediction& p = (*r)[static_cast<std::size_t>(k)];
-      const LabelMap back = from_display(p.labels, o);
-      vp.labels.set_slice(z0 + k, back);
-      vp.infected_probability[static_cast<std::size_t>(z0 + k)] = p.infected_probability;
-      vp.lesion_px[static_cast<std::size_t>(z0 + k)] =
-          static_cast<std::uint64_t>(std::count_if(back.pixels.begin(), back.pixels.end(), [](std::uint8_t v) { return v != 0; }));
-    }
-    if (progress) progress(z0 + n, hu.nz);
-  }
-  return vp;
+  return predict_one(hu, model_input_from_hu(hu, plans().input));
 }
 
 }  // namespace corona::native

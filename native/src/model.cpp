@@ -6,89 +6,10 @@
 #include <stdexcept>
 #include <utility>
 
-#include "corona_native/onnx_export.h"
-
 namespace corona::native {
 
 namespace nn = torch::nn;
 namespace F = torch::nn::functional;
-
-// ---------------------------------------------------------------------------------------------
-// ModelConfig
-// ---------------------------------------------------------------------------------------------
-
-nlohmann::json ModelConfig::to_json() const {
-  return nlohmann::json{{"architecture", architecture},   {"in_channels", in_channels},
-                        {"base_channels", base_channels}, {"depth", depth},
-                        {"num_classes", num_classes},     {"classification_head", classification_head}};
-}
-
-std::string ModelConfig::validate() const {
-  if (architecture != "unet" && architecture != "resunet") {
-    return "model.architecture: unknown \"" + architecture + "\" (expected \"unet\" or \"resunet\")";
-  }
-  if (in_channels < 1) return "model.in_channels: must be >= 1, got " + std::to_string(in_channels);
-  if (base_channels < 1 || base_channels > 256) {
-    return "model.base_channels: must be in 1..256, got " + std::to_string(base_channels);
-  }
-  if (depth < 1 || depth > 6) return "model.depth: must be in 1..6, got " + std::to_string(depth);
-  if (num_classes < 2) {
-    return "model.num_classes: must be >= 2 (background + at least one class), got " +
-           std::to_string(num_classes);
-  }
-  return {};
-}
-
-namespace {
-
-// Reads an integer field if present; an error names the field when it is not an integer that
-// fits an int (1.5, "4", true and 1e12 are all rejected rather than silently converted).
-std::string read_int(const nlohmann::json& j, const char* key, int& out) {
-  auto it = j.find(key);
-  if (it == j.end()) return {};
-  if (!it->is_number_integer()) {
-    return std::string("model.") + key + ": must be an integer, got " + it->dump();
-  }
-  const auto v = it->get<std::int64_t>();
-  if (v < -(1LL << 30) || v > (1LL << 30)) {
-    return std::string("model.") + key + ": out of range, got " + it->dump();
-  }
-  out = static_cast<int>(v);
-  return {};
-}
-
-}  // namespace
-
-Expected<ModelConfig> ModelConfig::from_json(const nlohmann::json& j) {
-  if (!j.is_object()) return make_error("model: expected a JSON object, got " + std::string(j.type_name()));
-  static const char* const kKnown[] = {"architecture", "in_channels", "base_channels",
-                                       "depth",        "num_classes", "classification_head"};
-  for (auto it = j.begin(); it != j.end(); ++it) {
-    bool known = false;
-    for (const char* k : kKnown) known = known || it.key() == k;
-    // A typo ("base_channel") would otherwise silently train the default model.
-    if (!known) return make_error("model." + it.key() + ": unknown field");
-  }
-  ModelConfig c;
-  if (auto it = j.find("architecture"); it != j.end()) {
-    if (!it->is_string()) return make_error("model.architecture: must be a string, got " + it->dump());
-    c.architecture = it->get<std::string>();
-  }
-  for (auto [key, field] : {std::pair<const char*, int*>{"in_channels", &c.in_channels},
-                            {"base_channels", &c.base_channels},
-                            {"depth", &c.depth},
-                            {"num_classes", &c.num_classes}}) {
-    if (std::string e = read_int(j, key, *field); !e.empty()) return make_error(std::move(e));
-  }
-  if (auto it = j.find("classification_head"); it != j.end()) {
-    if (!it->is_boolean()) {
-      return make_error("model.classification_head: must be true or false, got " + it->dump());
-    }
-    c.classification_head = it->get<bool>();
-  }
-  if (std::string e = c.validate(); !e.empty()) return make_error(std::move(e));
-  return c;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -265,6 +186,25 @@ torch::Tensor CoronaNetImpl::class_activation_map(const ModelOutput& out, int he
 // ---------------------------------------------------------------------------------------------
 // BatchNorm folded for inference
 // ---------------------------------------------------------------------------------------------
+
+FoldedConv fold_batchnorm(const torch::Tensor& conv_weight, const torch::Tensor& conv_bias,
+                          const torch::nn::BatchNorm2dImpl& bn) {
+  torch::NoGradGuard no_grad;
+  const auto d = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU, torch::kFloat64); };
+  const torch::Tensor w = d(conv_weight);
+  const std::int64_t out = w.size(0);
+  // Double precision: var + eps can be tiny, and the folded weights must match the eval-mode
+  // forward to well under the 1e-4 the parity checks allow.
+  const auto or_const = [&](const torch::Tensor& t, double v) {  // affine=false BN has no gamma/beta
+    return t.defined() ? d(t) : torch::full({out}, v, torch::kFloat64);
+  };
+  const torch::Tensor scale = or_const(bn.weight, 1.0) / torch::sqrt(d(bn.running_var) + bn.options.eps());
+  const torch::Tensor b = or_const(conv_bias, 0.0);
+  FoldedConv f;
+  f.weight = (w * scale.reshape({out, 1, 1, 1})).to(torch::kFloat32).contiguous();
+  f.bias = ((b - d(bn.running_mean)) * scale + or_const(bn.bias, 0.0)).to(torch::kFloat32).contiguous();
+  return f;
+}
 
 namespace {
 

@@ -4,7 +4,6 @@
 #include "corona_native/onnx_export.h"
 
 #include <filesystem>
-#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -16,32 +15,15 @@
 #include <onnx/onnx_pb.h>
 #include <onnx/shape_inference/implementation.h>
 
+#include "corona/file_io.h"
+
 namespace corona::native {
 
 namespace fs = std::filesystem;
 
 // ---------------------------------------------------------------------------------------------
-// BatchNorm folding and the CAM reference
+// The CAM reference
 // ---------------------------------------------------------------------------------------------
-
-FoldedConv fold_batchnorm(const torch::Tensor& conv_weight, const torch::Tensor& conv_bias,
-                          const torch::nn::BatchNorm2dImpl& bn) {
-  torch::NoGradGuard no_grad;
-  const auto d = [](const torch::Tensor& t) { return t.detach().to(torch::kCPU, torch::kFloat64); };
-  const torch::Tensor w = d(conv_weight);
-  const std::int64_t out = w.size(0);
-  // Double precision: var + eps can be tiny, and the folded weights must match the eval-mode
-  // forward to well under the 1e-4 the parity checks allow.
-  const auto or_const = [&](const torch::Tensor& t, double v) {  // affine=false BN has no gamma/beta
-    return t.defined() ? d(t) : torch::full({out}, v, torch::kFloat64);
-  };
-  const torch::Tensor scale = or_const(bn.weight, 1.0) / torch::sqrt(d(bn.running_var) + bn.options.eps());
-  const torch::Tensor b = or_const(conv_bias, 0.0);
-  FoldedConv f;
-  f.weight = (w * scale.reshape({out, 1, 1, 1})).to(torch::kFloat32).contiguous();
-  f.bias = ((b - d(bn.running_mean)) * scale + or_const(bn.bias, 0.0)).to(torch::kFloat32).contiguous();
-  return f;
-}
 
 namespace {
 
@@ -327,12 +309,21 @@ onnx::ModelProto build_model(CoronaNet& model, const OnnxExportOptions& options,
   return m;
 }
 
-Expected<bool> write_file(const std::string& path, const std::string& bytes) {
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return make_error("export_onnx: cannot open " + path + " for writing (does the folder exist?)");
-  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  f.close();
-  if (!f) return make_error("export_onnx: writing " + path + " failed (disk full?)");
+// Writes the serialised model to tmp and checks that file: the checker reads it back, so what is
+// checked is exactly what replace_file then puts at the final path.
+Expected<bool> write_checked(const onnx::ModelProto& m, const std::string& bytes, const std::string& tmp) {
+  if (auto w = write_file_bytes(tmp, std::vector<std::uint8_t>(bytes.begin(), bytes.end())); !w)
+    return make_error("export_onnx: " + w.error().message + " (does the folder exist? is the disk full?)");
+  try {
+    onnx::checker::check_model(tmp);
+    // Strict shape inference with type checks: catches a float16 tensor meeting a float32 one,
+    // which the checker alone does not.
+    onnx::ModelProto inferred = m;
+    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
+                                       onnx::ShapeInferenceOptions(/*check_type=*/true, /*error_mode=*/1));
+  } catch (const std::exception& e) {
+    return make_error("export_onnx: the written model fails the ONNX checker: " + std::string(e.what()));
+  }
   return true;
 }
 
@@ -361,27 +352,13 @@ Expected<std::vector<std::string>> export_onnx(CoronaNet& model, const OnnxExpor
   std::string bytes;
   if (!m.SerializeToString(&bytes)) return make_error("export_onnx: protobuf serialisation failed (model > 2 GB?)");
 
-  const std::string tmp = path + ".tmp";
-  if (auto w = write_file(tmp, bytes); !w) return w.error();
-  try {
-    // The checker reads the file back, so what is checked is exactly what lands at `path`.
-    onnx::checker::check_model(tmp);
-    // Strict shape inference with type checks: catches a float16 tensor meeting a float32 one,
-    // which the checker alone does not.
-    onnx::ModelProto inferred = m;
-    onnx::shape_inference::InferShapes(inferred, onnx::OpSchemaRegistry::Instance(),
-                                       onnx::ShapeInferenceOptions(/*check_type=*/true, /*error_mode=*/1));
-  } catch (const std::exception& e) {
+  const std::string tmp = temp_path_for(path);
+  if (auto c = write_checked(m, bytes, tmp); !c) {
     std::error_code ignored;
     fs::remove(tmp, ignored);
-    return make_error("export_onnx: the written model fails the ONNX checker: " + std::string(e.what()));
+    return c.error();
   }
-  std::error_code ec;
-  fs::rename(tmp, path, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    return make_error("export_onnx: cannot rename " + tmp + " to " + path + ": " + ec.message());
-  }
+  if (auto r = replace_file(tmp, path); !r) return make_error("export_onnx: " + r.error().message);
   return ops;
 }
 

@@ -12,66 +12,17 @@
 #include "corona/lung_mask.h"
 #include "corona/overlay.h"
 #include "corona/preprocess.h"
+#include "corona/report.h"
 #include "corona/severity.h"
-#include "corona_native/cli_util.h"
 #include "corona_native/inference.h"
 
 namespace corona::native {
 namespace {
 
-struct Summed {
-  std::uint64_t lung_px = 0, lesion_px = 0, outside_lesion_px = 0;
-  void add(const LungInvolvement& l) {
-    lung_px += l.lung_px;
-    lesion_px += l.lesion_px;
-    outside_lesion_px += l.outside_lesion_px;
-  }
-  nlohmann::json to_json() const {
-    const double percent = lung_px > 0 ? 100.0 * static_cast<double>(lesion_px) / static_cast<double>(lung_px) : 0.0;
-    return {{"lung_px", lung_px},
-            {"lesion_px", lesion_px},
-            {"outside_lesion_px", outside_lesion_px},
-            {"percent_involved", percent},
-            {"severity_band", severity_band(percent)}};
-  }
-};
-
-struct Lungs {
-  Summed right, left, total;
-  void add(const SeverityReport& sev) {
-    right.add(sev.right);
-    left.add(sev.left);
-    total.add(sev.total);
-  }
-  nlohmann::json to_json() const {
-    return {{"right", right.to_json()}, {"left", left.to_json()}, {"total", total.to_json()}};
-  }
-};
-
-nlohmann::json model_json(const Predictor& p, const std::string& model_path) {
-  const ModelPlans& plans = p.plans();
-  nlohmann::json j = {{"name", plans.name},
-                      {"version", plans.version},
-                      {"task", plans.task},
-                      {"input_size", plans.input_size},
-                      {"hu_window", {{"center", plans.hu_window.center}, {"width", plans.hu_window.width}}},
-                      {"config", plans.model.to_json()},
-                      {"device", p.device_name()}};
-  if (!model_path.empty()) j["path"] = model_path;
-  return j;
-}
-
-nlohmann::json classes_json(const std::vector<ClassArea>& areas, int num_classes, double voxel_depth_mm,
-                            bool volume) {
-  nlohmann::json a = nlohmann::json::array();
-  for (int c = 0; c < num_classes; ++c) {
-    const ClassArea& ar = areas[static_cast<std::size_t>(c)];
-    nlohmann::json j = {{"label", c}, {"name", class_name(num_classes, c)}, {"px", ar.px},
-                        {"mm2", ar.mm2_known ? finite_or_null(ar.mm2) : nlohmann::json(nullptr)}};
-    if (volume) j["ml"] = ar.mm2_known ? finite_or_null(ar.mm2 * voxel_depth_mm / 1000.0) : nlohmann::json(nullptr);
-    a.push_back(j);
-  }
-  return a;
+// The report's native extras: the device the model ran on and, for the CLI, the model's path.
+void add_model_extras(nlohmann::json& report, const Predictor& p, const std::string& model_path) {
+  report["model"]["device"] = p.device_name();
+  if (!model_path.empty()) report["model"]["path"] = model_path;
 }
 
 bool cancelled(const PredictBytesOptions& o) { return o.cancel != nullptr && o.cancel->load(); }
@@ -92,7 +43,7 @@ Expected<bool> finish_files(PredictionOutputs& out, std::shared_ptr<DeferredFile
 
 // PNG/JPEG slice.
 Expected<bool> predict_image(Predictor& pred, const ImageU8& img, const PredictBytesOptions& options,
-                             PredictionOutputs& out) {
+                             ReportInput& report, PredictionOutputs& out) {
   if (cancelled(options)) return make_error(kCancelledMessage);
   if (options.progress) options.progress(0, 1);
   // The lung mask needs only the image: it runs beside the network's post-processing (BesideFn).
@@ -100,101 +51,109 @@ Expected<bool> predict_image(Predictor& pred, const ImageU8& img, const PredictB
   auto p = pred.predict_slice(img, [&] { lung = lung_mask_from_u8(img); });
   if (!p) return p.error();
   if (!lung) lung = lung_mask_from_u8(img);
-  const int c = pred.num_classes();
   out.mask_extension = "png";
   if (auto r = finish_files(out, std::make_shared<DeferredFiles>(img, p->labels, true), options); !r)
     return r.error();
-  const SeverityReport sev = assess_severity(p->labels, *lung, c);
-  Lungs lungs;
-  lungs.add(sev);
-  nlohmann::json& report = out.report;
-  report["kind"] = "slice";
-  report["width"] = img.width;
-  report["height"] = img.height;
-  report["spacing_known"] = false;
-  report["infected_probability"] = finite_or_null(p->infected_probability);
-  report["classes"] = classes_json(sev.classes, c, 0.0, false);  // class_areas(labels), counted once
-  report["lungs"] = lungs.to_json();
-  report["severity_band"] = sev.total.severity_band;
+  report.nx = img.width;
+  report.ny = img.height;
+  set_slice_outcomes(report, {slice_outcome(p->labels, *lung, p->infected_probability, pred.num_classes())},
+                     pred.num_classes());
   if (options.progress) options.progress(1, 1);
   return true;
 }
 
-// Areas and severity per slice in display orientation (the lung mask's left/right needs it),
-// summed over the volume.
-void volume_areas(const VolumeF& hu, const LabelVolume& labels_v, int c, std::vector<ClassArea>& areas, Lungs& lungs) {
-  const DisplayOrientation o = display_orientation(hu.affine);
-  areas.assign(static_cast<std::size_t>(c), ClassArea{});
-  for (int z = 0; z < hu.nz; ++z) {
-    const ImageF d = to_display(hu.slice(z), o);
-    const LabelMap labels = to_display(labels_v.slice(z), o);
-    const SeverityReport sev = assess_severity(labels, lung_mask_from_hu(d), c);
-    const std::vector<ClassArea>& a = sev.classes;  // class_areas(labels, c), counted once
-    for (std::size_t k = 0; k < static_cast<std::size_t>(c); ++k) {
-      areas[k].px += a[k].px;
-      areas[k].mm2 += a[k].mm2;
-      areas[k].mm2_known = a[k].mm2_known;
-    }
-    lungs.add(sev);
+// The slice the overlay shows: the first with the most lesion pixels, or the middle one when
+// nothing was found. Keeps that slice's display image and labels as the pass goes by.
+struct OverlayPick {
+  int z = -1;
+  std::uint64_t lesion_px = 0;
+  ImageF display;
+  LabelMap labels;
+  void offer(int slice, const SliceOutcome& o, const ImageF& d, const LabelMap& l, int middle) {
+    const bool most = o.lesion_px > lesion_px;
+    if (!most && !(lesion_px == 0 && slice == middle)) return;
+    if (most) lesion_px = o.lesion_px;
+    z = slice;
+    display = d;
+    labels = l;
   }
-}
+};
 
-// Overlay: the slice with the most lesion, or the middle one when nothing was found.
-Expected<bool> volume_overlay(const Predictor& pred, const VolumeF& hu, const VolumePrediction& vp,
-                              const PredictBytesOptions& options, PredictionOutputs& out) {
-  const DisplayOrientation o = display_orientation(hu.affine);
-  const auto most = std::max_element(vp.lesion_px.begin(), vp.lesion_px.end());
-  const bool any = most != vp.lesion_px.end() && *most > 0;
-  const int oz = any ? static_cast<int>(most - vp.lesion_px.begin()) : hu.nz / 2;
-  ImageU8 base = window_to_u8(to_display(hu.slice(oz), o), pred.plans().hu_window);
-  auto files = std::make_shared<DeferredFiles>(std::move(base), to_display(vp.labels.slice(oz), o), false);
-  if (auto r = finish_files(out, std::move(files), options); !r) return r.error();
-  out.report["overlay_slice"] = oz;
-  out.report["overlay_slice_rule"] = any ? "slice with the most lesion pixels" : "middle slice (no lesion predicted)";
+// One batch of display slices: network, lung masks (beside the network's post-processing), and
+// what each slice contributes, all on the same display slice. Labels go back to voxel order once.
+Expected<bool> predict_batch(Predictor& pred, const VolumeF& hu, const DisplayOrientation& o, int z0, int n,
+                             LabelVolume& labels, std::vector<SliceOutcome>& outcomes, OverlayPick& pick) {
+  std::vector<ImageF> display, inputs;
+  for (int k = 0; k < n; ++k) {
+    display.push_back(to_display(hu.slice(z0 + k), o));
+    inputs.push_back(model_input_from_hu(display.back(), pred.plans().input));
+  }
+  std::vector<LabelMap> lungs;
+  auto lung_masks = [&] {
+    for (const ImageF& d : display) lungs.push_back(lung_mask_from_hu(d));
+  };
+  auto r = pred.predict_inputs(inputs, display[0].width, display[0].height, n, lung_masks);
+  if (!r) return r.error();
+  if (lungs.empty()) lung_masks();
+  for (int k = 0; k < n; ++k) {
+    const auto i = static_cast<std::size_t>(k);
+    const ImageF& d = display[i];
+    LabelMap& l = (*r)[i].labels;
+    l.spacing_x = d.spacing_x;  // areas in mm²: the display slice's spacing
+    l.spacing_y = d.spacing_y;
+    l.spacing_known = d.spacing_known;
+    outcomes.push_back(slice_outcome(l, lungs[i], (*r)[i].infected_probability, pred.num_classes()));
+    pick.offer(z0 + k, outcomes.back(), d, l, hu.nz / 2);
+    labels.set_slice(z0 + k, from_display(l, o));
+  }
   return true;
 }
 
-// NIfTI volume (2D files are volumes of one slice).
+// NIfTI volume (2D files are volumes of one slice): slice by slice in display orientation.
+// extras: the report's fields only a volume's overlay has (which slice it shows and why).
 Expected<bool> predict_nifti(Predictor& pred, const NiftiImage& nii, const PredictBytesOptions& options,
-                             PredictionOutputs& out) {
+                             ReportInput& report, nlohmann::json& extras, PredictionOutputs& out) {
   const VolumeF& hu = nii.volume;
-  auto vp = pred.predict_volume(hu, options.batch, options.progress, options.cancel);
-  if (!vp) return vp.error();
-  const int c = pred.num_classes();
+  if (hu.nx <= 0 || hu.ny <= 0 || hu.nz <= 0 || hu.voxels.size() != static_cast<std::size_t>(hu.nx) * hu.ny * hu.nz)
+    return make_error("predict: empty or inconsistent volume");
+  const DisplayOrientation o = display_orientation(hu.affine);
+  const int batch = std::max(1, options.batch);
+  LabelVolume labels(hu.nx, hu.ny, hu.nz);
+  labels.spacing = hu.spacing;
+  labels.affine = hu.affine;
+  std::vector<SliceOutcome> outcomes;
+  OverlayPick pick;
+  if (options.progress) options.progress(0, hu.nz);
+  for (int z0 = 0; z0 < hu.nz; z0 += batch) {
+    if (cancelled(options)) return make_error(kCancelledMessage);
+    const int n = std::min(batch, hu.nz - z0);
+    if (auto r = predict_batch(pred, hu, o, z0, n, labels, outcomes, pick); !r) return r.error();
+    if (options.progress) options.progress(z0 + n, hu.nz);
+  }
+
   NiftiWriteOptions wo;
   wo.descrip = "coronanet labels";
   wo.gzip = true;
   wo.ndim = nii.header.ndim >= 3 ? 3 : 2;  // a 2D input gets a 2D mask (same shape in nibabel)
-  auto mask = encode_nifti(vp->labels, wo);
+  auto mask = encode_nifti(labels, wo);
   if (!mask) return mask.error();
   out.mask = std::move(mask).value();
   out.mask_extension = "nii.gz";
+  ImageU8 base = window_to_u8(pick.display, pred.plans().input.hu_window);
+  auto files = std::make_shared<DeferredFiles>(std::move(base), std::move(pick.labels), false);
+  if (auto r = finish_files(out, std::move(files), options); !r) return r.error();
 
-  std::vector<ClassArea> areas;
-  Lungs lungs;
-  volume_areas(hu, vp->labels, c, areas, lungs);
-  if (auto r = volume_overlay(pred, hu, *vp, options, out); !r) return r.error();
-
-  float max_prob = std::numeric_limits<float>::quiet_NaN();
-  nlohmann::json per_slice = nlohmann::json::array();
-  for (float v : vp->infected_probability) {
-    per_slice.push_back(finite_or_null(v));
-    if (std::isfinite(v) && !(v <= max_prob)) max_prob = v;
-  }
-  nlohmann::json& report = out.report;
-  report["kind"] = "volume";
-  report["dims"] = nii.header.ndim >= 3 ? nlohmann::json{hu.nx, hu.ny, hu.nz} : nlohmann::json{hu.nx, hu.ny};
-  report["spacing_mm"] = {hu.spacing[0], hu.spacing[1], hu.spacing[2]};
-  report["spacing_known"] = true;
-  report["display_orientation"] = display_orientation(hu.affine).describe();
-  report["infected_probability"] = finite_or_null(max_prob);
-  report["infected_probability_rule"] = "maximum over slices";
-  report["infected_probability_per_slice"] = per_slice;
-  report["lesion_px_per_slice"] = vp->lesion_px;
-  report["classes"] = classes_json(areas, c, hu.spacing[2], true);
-  report["lungs"] = lungs.to_json();
-  report["lungs_rule"] = "per slice classic lung mask (lung_mask_from_hu) and assess_severity, pixel counts summed";
-  report["severity_band"] = lungs.total.to_json()["severity_band"];
+  report.is_volume = true;
+  report.ndim = wo.ndim;
+  report.nx = hu.nx;
+  report.ny = hu.ny;
+  report.nz = hu.nz;
+  report.spacing_mm = hu.spacing;
+  report.display_orientation = o.describe();
+  set_slice_outcomes(report, outcomes, pred.num_classes());
+  const bool any = pick.lesion_px > 0;
+  extras["overlay_slice"] = pick.z;
+  extras["overlay_slice_rule"] = any ? "slice with the most lesion pixels" : "middle slice (no lesion predicted)";
   return true;
 }
 
@@ -244,13 +203,16 @@ Expected<PredictionOutputs> predict_decoded(Predictor& predictor, const DecodedI
                                             const PredictBytesOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   PredictionOutputs out;
-  out.report["file_kind"] = file_kind_name(input.kind);
-  auto r = input.is_volume ? predict_nifti(predictor, input.nifti, options, out)
-                           : predict_image(predictor, input.image, options, out);
+  ReportInput report;
+  report.file_kind = file_kind_name(input.kind);
+  nlohmann::json extras = nlohmann::json::object();
+  auto r = input.is_volume ? predict_nifti(predictor, input.nifti, options, report, extras, out)
+                           : predict_image(predictor, input.image, options, report, out);
   if (!r) return r.error();
-  out.report["model"] = model_json(predictor, options.model_path);
+  out.report = build_report(report, predictor.plans());
+  out.report.update(extras);
+  add_model_extras(out.report, predictor, options.model_path);
   out.report["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  out.report["note"] = "research tool, not a diagnostic device; lung mask is a classic (model-free) estimate";
   return out;
 }
 

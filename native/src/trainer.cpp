@@ -19,9 +19,10 @@
 #include "corona/file_io.h"
 #include "corona/metrics.h"
 #include "corona/preprocess.h"
+#include "corona/report.h"  // finite_or_null
 #include "corona_native/checkpoint.h"
-#include "corona_native/cli_util.h"
 #include "corona_native/dataset.h"
+#include "corona_native/device.h"
 #include "corona_native/inference.h"
 
 namespace corona::native {
@@ -36,8 +37,6 @@ constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 double seconds_since(Clock::time_point t0) {
   return std::chrono::duration<double>(Clock::now() - t0).count();
 }
-
-// NaN-safe JSON number: NaN / inf become null.
 
 std::string format_hms(double s) {
   if (!std::isfinite(s) || s < 0) s = 0;
@@ -100,19 +99,7 @@ Expected<bool> check_options(const TrainOptions& o) {
     return make_error("train: use_ucsd needs the model's classification head");
   if (o.cls_batches_per_step < 1) return make_error("train: cls_batches_per_step must be >= 1");
   if (o.threads < 0) return make_error("train: threads must be >= 0");
-  if (o.device != "auto" && o.device != "cpu" && o.device != "cuda")
-    return make_error("train: device must be auto, cpu or cuda, got \"" + o.device + "\"");
-  if (o.device == "cuda" && !torch::cuda::is_available())
-    return make_error("train: device cuda requested but this LibTorch sees no CUDA device");
   if (o.max_train_slices < 0 || o.stop_after_epoch < 0) return make_error("train: negative limit");
-  return true;
-}
-
-Expected<bool> write_text_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  auto w = write_file_bytes(tmp, std::vector<std::uint8_t>(text.begin(), text.end()));
-  if (!w) return w.error();
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return make_error("cannot rename " + tmp + " to " + path);
   return true;
 }
 
@@ -132,7 +119,7 @@ Expected<bool> truncate_log(const std::string& path, int last_epoch) {
     }
   }
   in.close();
-  return write_text_atomically(path, kept);
+  return write_file_atomically(path, kept);
 }
 
 Expected<bool> append_line(const std::string& path, const std::string& line) {
@@ -167,12 +154,6 @@ struct ValResult {
   double cls_accuracy = kNaN;
 };
 
-double mean_rand_error(const SegmentationAccumulator& acc) {
-  std::vector<double> v;
-  for (const auto& c : acc.cases()) v.push_back(c.rand_error);
-  return nan_mean(v);
-}
-
 ValResult validate(CoronaNet& model, const TrainOptions& o, const std::vector<SegCase>& val_seg,
                    const std::vector<ClsCase>& val_cls, torch::Device device) {
   torch::NoGradGuard no_grad;
@@ -197,10 +178,11 @@ ValResult validate(CoronaNet& model, const TrainOptions& o, const std::vector<Se
     if (multiclass) {
       for (int k = 0; k < 3; ++k) r.dice[k] = s.per_class[static_cast<std::size_t>(k)].mean.dice;
     }
+    const SegmentationSummary lesion = lesion_acc.aggregate();
     r.dice_mean_fg = s.mean.dice;
-    r.dice_lesion = lesion_acc.aggregate().per_class[0].mean.dice;
-    r.rand_error = mean_rand_error(task_acc);
-    r.rand_error_lesion = mean_rand_error(lesion_acc);
+    r.dice_lesion = lesion.per_class[0].mean.dice;
+    r.rand_error = s.mean_rand_error;
+    r.rand_error_lesion = lesion.mean_rand_error;
   }
   if (!val_cls.empty()) {
     ClassificationAccumulator acc;
@@ -224,8 +206,6 @@ ValResult validate(CoronaNet& model, const TrainOptions& o, const std::vector<Se
   model->train();
   return r;
 }
-
-std::string device_name(const torch::Device& d) { return d.is_cuda() ? "cuda" : "cpu"; }
 
 }  // namespace
 
@@ -322,11 +302,12 @@ Expected<TrainSummary> train(const TrainOptions& options_in) {
   TrainOptions o = options_in;
   o.model.num_classes = o.task == "binary" ? 2 : 4;
   if (auto ok = check_options(o); !ok) return ok.error();
+  const auto resolved = resolve_device(o.device);
+  if (!resolved) return make_error("train: " + resolved.error().message);
+  const torch::Device device = *resolved;
 
   const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
-  const bool cuda = o.device == "cuda" || (o.device == "auto" && torch::cuda::is_available());
-  const torch::Device device = cuda ? torch::Device(torch::kCUDA) : torch::Device(torch::kCPU);
 
   std::error_code ec;
   fs::create_directories(o.out_dir, ec);
@@ -386,18 +367,16 @@ Expected<TrainSummary> train(const TrainOptions& options_in) {
   CheckpointMeta meta;
   meta.model = o.model;
   meta.task = o.task;
-  meta.input_size = o.input_size;
-  meta.input_mean = kInputMean;
-  meta.input_std = kInputStd;
+  meta.input = InputSpec{o.input_size, kInputMean, kInputStd, 255.0f, kLungWindow};
   meta.options = o.to_json();
 
   int start_epoch = 0;
   if (o.resume) {
     auto loaded = load_checkpoint(ckpt_path, model, &optimizer, /*restore_torch_rng=*/true, device);
     if (!loaded) return make_error("train --resume: " + loaded.error().message);
-    if (loaded->task != o.task || loaded->input_size != o.input_size)
+    if (loaded->task != o.task || loaded->input.size != o.input_size)
       return make_error("train --resume: " + ckpt_path + " was trained for task " + loaded->task + " at " +
-                        std::to_string(loaded->input_size) + "^2; options ask for " + o.task + " at " +
+                        std::to_string(loaded->input.size) + "^2; options ask for " + o.task + " at " +
                         std::to_string(o.input_size) + "^2");
     start_epoch = loaded->epoch;
     meta.rng = loaded->rng;
@@ -411,7 +390,7 @@ Expected<TrainSummary> train(const TrainOptions& options_in) {
     std::error_code rm;
     fs::remove(log_path, rm);
   }
-  if (auto w = write_text_atomically((fs::path(o.out_dir) / "config.json").string(), o.to_json().dump(2) + "\n"); !w)
+  if (auto w = write_file_atomically((fs::path(o.out_dir) / "config.json").string(), o.to_json().dump(2) + "\n"); !w)
     return w.error();
 
   TrainSummary summary;

@@ -176,7 +176,7 @@ test('the UI works by clicks at the rectangles C++ exports', async () => {
 test('exports: NIfTI mask in the input geometry, PNG, JSON and CSV reports', async () => {
   const files = await page.evaluate(async () => {
     const out = [];
-    for (const kind of [0, 1, 2, 3]) {
+    for (const kind of ['mask_nifti', 'mask_png', 'report_json', 'report_csv']) {
       const f = await window.coronanet.exportFile(kind);
       out.push({ name: f.name, bytes: Array.from(f.bytes) });
     }
@@ -195,6 +195,11 @@ test('exports: NIfTI mask in the input geometry, PNG, JSON and CSV reports', asy
   const csvText = Buffer.from(csv.bytes).toString('utf8');
   assert.match(csvText, /^section,name,px,mm2,percent_involved,severity_band\n/);
   assert.match(csvText, new RegExp(`class,ggo,${report.classes[1].px},`));
+  // Kinds and roles cross the bridge by name: an unknown one is refused with a message.
+  await assert.rejects(page.evaluate(() => window.coronanet.exportFile(2)), /unknown export 2/);
+  const s = await page.evaluate(() => window.coronanet.loadFile('x.png', new Uint8Array([1]), 'labels'));
+  assert.equal(s.error, true);
+  assert.match(s.status, /unknown file role "labels" \(one of image, reference, prediction\)/);
 });
 
 test('bad input: a clear message, the open image stays, the viewer keeps working', async () => {

@@ -1,5 +1,5 @@
 // Tests for corona_native/dataset.h on a tiny data folder built from the committed fixtures with
-// the layout of ../shared/data (so they run without it).
+// the data folder layout of docs/training.md (so they run without the real data).
 #include "corona_native/dataset.h"
 
 #include <gtest/gtest.h>

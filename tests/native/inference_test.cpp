@@ -15,7 +15,7 @@
 #include "corona/nifti.h"
 #include "corona_native/checkpoint.h"
 #include "corona_native/dataset.h"
-#include "corona_native/verbs.h"
+#include "cli/verbs.h"
 
 namespace corona::native {
 
@@ -44,9 +44,9 @@ std::string save_tiny_checkpoint(const std::string& name, int num_classes, const
   CheckpointMeta meta;
   meta.model = cfg;
   meta.task = task;
-  meta.input_size = 64;
-  meta.input_mean = kInputMean;
-  meta.input_std = kInputStd;
+  meta.input.size = 64;
+  meta.input.mean = kInputMean;
+  meta.input.std = kInputStd;
   const std::string dir = temp_path(name);
   fs::create_directories(dir);
   const std::string path = (fs::path(dir) / "model.pt").string();
@@ -222,14 +222,21 @@ TEST_F(InferenceTest, PredictNiftiKeepsShapeAndAffine) {
   std::set<int> vals;
   for (float v : mask->volume.voxels) vals.insert(static_cast<int>(v));
   for (int v : vals) EXPECT_LE(v, 3);
-  // Same labels as predict_volume on the loaded input.
+  // Same labels as the network on the display slices in one batch, put back in voxel order.
   Predictor p = load(*ckpt_);
-  auto vp = p.predict_volume(src->volume, 3);
-  ASSERT_TRUE(vp.ok()) << vp.error().message;
-  ASSERT_EQ(vp->labels.voxels.size(), mask->volume.voxels.size());
-  for (std::size_t q = 0; q < vp->labels.voxels.size(); ++q)
-    ASSERT_EQ(static_cast<float>(vp->labels.voxels[q]), mask->volume.voxels[q]) << q;
-  EXPECT_EQ(vp->infected_probability.size(), 3u);
+  const DisplayOrientation o = display_orientation(src->volume.affine);
+  std::vector<ImageF> inputs;
+  for (int z = 0; z < 3; ++z) inputs.push_back(model_input_from_hu(to_display(src->volume.slice(z), o), p.plans().input));
+  const ImageF d0 = to_display(src->volume.slice(0), o);
+  auto slices = p.predict_inputs(inputs, d0.width, d0.height, 3);
+  ASSERT_TRUE(slices.ok()) << slices.error().message;
+  const std::size_t plane = static_cast<std::size_t>(64) * 48;
+  for (int z = 0; z < 3; ++z) {
+    const LabelMap back = from_display((*slices)[static_cast<std::size_t>(z)].labels, o);
+    ASSERT_EQ(back.pixels.size(), plane);
+    for (std::size_t q = 0; q < plane; ++q)
+      ASSERT_EQ(static_cast<float>(back.pixels[q]), mask->volume.voxels[static_cast<std::size_t>(z) * plane + q]) << z << " " << q;
+  }
 
   const auto j = read_json(fs::path(out) / "chest.json");
   EXPECT_EQ(j.at("kind"), "volume");

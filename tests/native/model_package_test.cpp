@@ -13,7 +13,7 @@
 #include "corona/image_io.h"
 #include "corona_native/dataset.h"
 #include "corona_native/inference.h"
-#include "corona_native/verbs.h"
+#include "cli/verbs.h"
 
 namespace corona::native {
 
@@ -40,7 +40,7 @@ std::string save_checkpoint_for(const fs::path& dir, const std::string& data_dir
   CoronaNet model(cfg);
   CheckpointMeta meta;
   meta.model = cfg;
-  meta.input_size = 64;
+  meta.input.size = 64;
   meta.epoch = 3;
   meta.best_epoch = 2;
   meta.best_metric = 0.25;
@@ -77,15 +77,15 @@ nlohmann::json read_json(const fs::path& p) {
 TEST(ModelPlans, RoundTripsThroughJson) {
   CheckpointMeta meta;
   meta.model.base_channels = 8;
-  meta.input_size = 128;
-  meta.hu_window = {-500.0f, 1400.0f};
+  meta.input.size = 128;
+  meta.input.hu_window = {-500.0f, 1400.0f};
   ModelPlans p = plans_from_checkpoint(meta, "corona-net", "1.2.3");
   p.files = {{"libtorch", "model.pt"}};
   auto back = ModelPlans::from_json(p.to_json());
   ASSERT_TRUE(back.ok()) << back.error().message;
   EXPECT_EQ(back->to_json(), p.to_json());
-  EXPECT_EQ(back->input_size, 128);
-  EXPECT_FLOAT_EQ(back->hu_window.center, -500.0f);
+  EXPECT_EQ(back->input.size, 128);
+  EXPECT_FLOAT_EQ(back->input.hu_window.center, -500.0f);
   ASSERT_EQ(back->labels.size(), 4u);
   EXPECT_EQ(back->labels[1].name, "ggo");
   EXPECT_EQ(back->labels[3].display_name, "Pleural effusion");

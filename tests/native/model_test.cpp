@@ -112,7 +112,7 @@ TEST(ModelTest, WithoutHeadHasNoLogitAndNoCam) {
 TEST(ModelTest, ParameterCountOfTheSeedUnetIsAbout1point9M) {
   const ModelConfig c = make_config("unet", 16, 4);
   CoronaNet net(c);
-  // DESIGN.md §4 measured 1.9 M; hand sum: encoder 1,179,472 + decoder 762,800 + seg head 68
+  // About 1.9 M; hand sum: encoder 1,179,472 + decoder 762,800 + seg head 68
   // + cls head 257.
   EXPECT_EQ(net->parameter_count(), 1942597);
   EXPECT_GE(net->parameter_count(), 1800000);
@@ -127,7 +127,7 @@ TEST(ModelTest, ParameterCountOfTheResidualUnet) {
 
 TEST(ModelTest, ParameterCountMatchesTheFormulaForATable) {
   const std::vector<ModelConfig> table = {
-      make_config("unet", 8, 4),               // DESIGN.md: 0.49 M
+      make_config("unet", 8, 4),               // about 0.49 M
       make_config("unet", 4, 1, 2, false),     //
       make_config("unet", 16, 3, 4, true, 3),  //
       make_config("resunet", 8, 4),            //

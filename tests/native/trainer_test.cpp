@@ -1,7 +1,7 @@
 // Tests for corona_native/trainer.h and checkpoint.h: losses and LR schedule by hand, then short
 // real trainings of a tiny network (base 4, depth 2, 64x64) on the fixture data folder.
 #include "corona_native/trainer.h"
-#include "corona_native/verbs.h"
+#include "cli/verbs.h"
 
 #include <gtest/gtest.h>
 

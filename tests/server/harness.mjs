@@ -23,7 +23,7 @@ function run(args, what) {
   return r;
 }
 
-// The tiny test model as a model folder: its training slices in the ../shared/data layout
+// The tiny test model as a model folder: its training slices in the data folder layout
 // (tests/fixtures/models/tiny/README.md), then coronanet export.
 export function exportTinyModel(dir) {
   const data = join(dir, 'data/medseg100');

@@ -26,6 +26,7 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "cli/cli_util.h"
 #include "corona/image_io.h"
 #include "corona/lung_mask.h"
 #include "corona/overlay.h"
@@ -33,7 +34,6 @@
 #include "corona/severity.h"
 #include "corona_native/predict_report.h"
 #include "corona_native/server.h"
-#include "corona_native/cli_util.h"
 #include "corona_native/dataset.h"
 #include "corona_native/inference.h"
 #include "corona_native/model.h"
@@ -189,7 +189,7 @@ int bench_latency(const Args& a) {
     const ImageU8 slice = float_to_u8(resize_bilinear(u8_to_float(cases[1].image), s, s));
     std::fprintf(stderr, "corona_bench: latency at %d^2, %d repeats\n", s, repeats);
     const auto full = time_runs(3, repeats, [&] { (void)pred->predict_slice(slice); });
-    nlohmann::json j = {{"bench", "predict_slice"}, {"slice_size", s}, {"network_size", pred->plans().input_size},
+    nlohmann::json j = {{"bench", "predict_slice"}, {"slice_size", s}, {"network_size", pred->plans().input.size},
                         {"threads", pred->threads()}, {"model", pred->plans().name + " " + pred->plans().version}};
     j.update(stats(full));
     std::printf("%s\n", j.dump().c_str());
@@ -241,8 +241,8 @@ int bench_stages(const Args& a) {
   }
   folded->model->fold_batchnorm_for_inference();
   const int repeats = a.repeats > 0 ? a.repeats : 20;
-  const int s = pred->plans().input_size;
-  const ImageF input = model_input_from_u8(*img, s, pred->plans().input_mean, pred->plans().input_std);
+  const int s = pred->plans().input.size;
+  const ImageF input = model_input_from_u8(*img, pred->plans().input);
   const torch::Tensor x = torch::from_blob(const_cast<float*>(input.pixels.data()), {1, 1, s, s}).clone();
   const auto p = pred->predict_slice(*img);
   if (!p) {
@@ -258,7 +258,7 @@ int bench_stages(const Args& a) {
   // Interleaved: every repeat runs each stage once, so background load hits them alike.
   const std::vector<std::pair<std::string, std::function<void()>>> stages = {
       {"decode_png", [&] { (void)load_image_from_buffer(png.data(), png.size()); }},
-      {"preprocess", [&] { (void)model_input_from_u8(*img, s, pred->plans().input_mean, pred->plans().input_std); }},
+      {"preprocess", [&] { (void)model_input_from_u8(*img, pred->plans().input); }},
       {"network_forward_unfolded", [&] { c10::InferenceMode g; (void)raw->model->forward(x); }},
       {"network_forward_folded", [&] { c10::InferenceMode g; (void)folded->model->forward(x); }},
       {"predict_slice", [&] { (void)pred->predict_slice(*img); }},

@@ -1,7 +1,7 @@
 // tools/bench/fp16_dice.mjs: does the fp16 ONNX graph keep the Dice of the fp32 one? Measures an
 // exported model folder (model.pt, model.onnx, model.fp16.onnx, plans.json) on one MedSeg split:
 //
-//   node tools/bench/fp16_dice.mjs --model models/corona-net --data ../shared/data --split val \
+//   node tools/bench/fp16_dice.mjs --model models/corona-net --data DATA --split val \
 //        [--work build/bench/fp16_dice_val] [--tool build/bin/corona_parity_dump] [--threads 1] \
 //        [--tolerance 0.005]
 //

@@ -1,6 +1,6 @@
 // corona_native/checkpoint.h: one training checkpoint file (LibTorch archive): the model's weights
 // and its config, the optimizer state and every bit of randomness, so training can resume exactly;
-// evaluate / export / predict load the model from the same file. Writes are atomic (temp + rename).
+// evaluate / export / predict load the model from the same file. Writes are atomic (replace_file).
 #pragma once
 
 #include <cstdint>
@@ -23,12 +23,10 @@ struct CheckpointMeta {
   int format_version = 1;
   ModelConfig model;
   std::string task = "multiclass";  // "multiclass" (labels 0-3) or "binary" (0-1)
-  int input_size = 256;
-  float input_mean = 0.5f;  // normalisation, see dataset.h
-  float input_std = 0.25f;
-  // How HU input maps onto the 8-bit training range: the window the training PNGs were made with
-  // (MedSeg: lung window). Optional in the file (older checkpoints: kLungWindow).
-  IntensityWindow hu_window = kLungWindow;
+  // How a slice becomes the network input (size, normalisation, HU window), as training used it;
+  // plans.json carries the same InputSpec. In the file: input_size, input_mean, input_std and
+  // hu_window (optional: kLungWindow when absent); max is always 255 (8-bit training images).
+  InputSpec input;
   int epoch = 0;                // epochs completed (1-based count) when written
   std::int64_t global_step = 0;
   RngState rng;                 // the trainer's Rng after `epoch` epochs
@@ -42,7 +40,8 @@ struct CheckpointMeta {
   static Expected<CheckpointMeta> from_json(const nlohmann::json& j);
 };
 
-// Writes path + ".tmp", then renames it onto path, so a crash never leaves a half-written file.
+// Writes temp_path_for(path), then replace_file onto it (corona/file_io.h), so a crash never
+// leaves a half-written checkpoint.
 // optimizer may be null (weights-only file).
 Expected<bool> save_checkpoint(const std::string& path, CoronaNet& model, torch::optim::Optimizer* optimizer,
                                const CheckpointMeta& meta);
@@ -65,7 +64,7 @@ struct LoadedModel {
 };
 Expected<LoadedModel> load_model_from_checkpoint(const std::string& path, torch::Device device = torch::kCPU);
 
-// Copies src to dst atomically (dst + ".tmp", then rename).
+// Copies src to dst atomically (temp_path_for(dst), then replace_file; corona/file_io.h).
 Expected<bool> copy_file_atomically(const std::string& src, const std::string& dst);
 
 }  // namespace corona::native

@@ -21,9 +21,6 @@ namespace corona::native {
 constexpr float kInputMean = 0.5f;
 constexpr float kInputStd = 0.25f;
 
-// Label names of the 4-class masks (index = label value); 255 is kIgnoreLabel.
-constexpr const char* kClassNames[4] = {"background", "ggo", "consolidation", "effusion"};
-
 // One MedSeg slice: index into the 100-slice set (tr_im_%04d.png), 8-bit image, 4-class labels.
 struct SegCase {
   int index = 0;

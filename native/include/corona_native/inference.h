@@ -28,13 +28,6 @@ struct PredictorOptions {
 // SlicePrediction and segmentation_from_logits (labels, probabilities, CAM at the slice's size)
 // are the core's (corona/segmentation.h), shared with the browser.
 
-// A whole volume, slice by slice along voxel axis k (assumed axial).
-struct VolumePrediction {
-  LabelVolume labels;                       // same nx, ny, nz, spacing and affine as the input
-  std::vector<float> infected_probability;  // per slice k (NaN without head)
-  std::vector<std::uint64_t> lesion_px;     // per slice: pixels with label != 0
-};
-
 // DisplayOrientation, display_orientation, to_display, from_display: corona/orientation.h.
 
 // ProgressFn and kCancelledMessage: corona_native/progress.h.
@@ -51,7 +44,7 @@ class Predictor {
 
   const CheckpointMeta& meta() const;
   // Preprocessing/postprocessing parameters, names and versions: the folder's plans.json, or
-  // plans_from_checkpoint for a bare checkpoint. HU input uses plans().hu_window.
+  // plans_from_checkpoint for a bare checkpoint. plans().input is how every slice becomes input.
   const ModelPlans& plans() const;
   int num_classes() const;
   bool has_classification_head() const;
@@ -64,22 +57,16 @@ class Predictor {
   // Not run when the network fails.
   using BesideFn = std::function<void()>;
 
-  // An 8-bit lung-window slice (as the training PNGs): model_input_from_u8 at the checkpoint's
-  // input size and normalisation.
+  // An 8-bit lung-window slice (as the training PNGs): model_input_from_u8(plans().input).
   Expected<SlicePrediction> predict_slice(const ImageU8& display_8bit, const BesideFn& beside = {});
-  // A slice in Hounsfield units: apply_window(plans().hu_window) to 0..255 floats (unrounded), then
-  // model_input_from_float. The slice is used as given (no reorientation).
+  // A slice in Hounsfield units: model_input_from_hu(plans().input), the slice used as given (no
+  // reorientation).
   Expected<SlicePrediction> predict_hu_slice(const ImageF& hu);
   // Several network inputs (already model_input_* at input_size) of slices that all had the size
   // width x height, in batches of `batch`.
   Expected<std::vector<SlicePrediction>> predict_inputs(const std::vector<ImageF>& model_inputs, int width,
                                                         int height, int batch, const BesideFn& beside = {});
-  // An HU volume: each slice k is put in display orientation (display_orientation(hu.affine)),
-  // predicted as predict_hu_slice does, in batches, and its labels put back in voxel order.
-  // `cancel` (optional) is read before each batch: once true, the call stops with the error
-  // kCancelledMessage (the server's DELETE on a running job sets it).
-  Expected<VolumePrediction> predict_volume(const VolumeF& hu, int batch, const ProgressFn& progress = {},
-                                            const std::atomic<bool>* cancel = nullptr);
+  // Volumes: predict_decoded (predict_report.h) runs the one per-slice pass over display slices.
 
  private:
   struct State;
@@ -89,9 +76,5 @@ class Predictor {
                                         const BesideFn& beside = {});
   std::unique_ptr<State> state_;
 };
-
-// The name used in reports for class value c of a model with num_classes classes
-// ("background", "ggo", "consolidation", "effusion"; binary: "background", "lesion").
-std::string class_name(int num_classes, int c);
 
 }  // namespace corona::native

@@ -11,24 +11,11 @@
 #include <torch/torch.h>
 
 #include "corona/image.h"
+#include "corona/plans.h"
 
 namespace corona::native {
 
-struct ModelConfig {
-  std::string architecture = "unet";  // "unet" (the seed's) or "resunet" (ResNet-style encoder)
-  int in_channels = 1;
-  int base_channels = 16;  // channels after the first stage; doubled at each down-step
-  int depth = 4;           // number of down-sampling steps (input size must divide by 2^depth)
-  int num_classes = 4;     // segmentation classes including background
-  bool classification_head = true;
-
-  nlohmann::json to_json() const;
-  // Validates every field; a missing field keeps its default, an unknown key is an error.
-  static Expected<ModelConfig> from_json(const nlohmann::json& j);
-  // The value checks from_json applies (architecture known, in_channels >= 1, base_channels
-  // 1..256, depth 1..6, num_classes >= 2): an empty string when valid, else the message.
-  std::string validate() const;
-};
+// ModelConfig (the network's shape, plain data, read from plans.json) is the core's: corona/plans.h.
 
 struct ModelOutput {
   torch::Tensor seg_logits;  // [N, num_classes, H, W]
@@ -63,7 +50,7 @@ class CoronaNetImpl : public torch::nn::Module {
   std::int64_t parameter_count() const;
 
   // Inference only: folds each BatchNorm's running statistics into the convolution before it
-  // (fold_batchnorm in onnx_export.h, the math the ONNX export uses) and from then on forward()
+  // (fold_batchnorm below, the math the ONNX export uses too) and from then on forward()
   // runs those folded convolutions with the ReLUs in place, instead of conv -> BN -> ReLU. The
   // registered parameters and buffers are not changed (save and export see the trained layout);
   // call it again after loading new weights. forward() throws std::logic_error in train mode once
@@ -89,5 +76,16 @@ class CoronaNetImpl : public torch::nn::Module {
   torch::nn::Linear cls_head_{nullptr};                // null without classification_head
 };
 TORCH_MODULE(CoronaNet);
+
+// A convolution (weight [out, in, kh, kw], bias [out] or undefined) followed by `bn` in eval mode,
+// as one convolution: weight * s, (bias - running_mean) * s + beta with s = gamma / sqrt(var + eps)
+// per output channel. Computed in double, returned as float32 on the CPU. The folded inference
+// path above and the ONNX export (no BatchNormalization node) both use it.
+struct FoldedConv {
+  torch::Tensor weight;
+  torch::Tensor bias;
+};
+FoldedConv fold_batchnorm(const torch::Tensor& conv_weight, const torch::Tensor& conv_bias,
+                          const torch::nn::BatchNorm2dImpl& bn);
 
 }  // namespace corona::native

@@ -6,7 +6,7 @@
 //   metrics.json      evaluate summaries (val, and test once a model is chosen), for the card
 //   training_log.jsonl  the run's per-epoch log (training curves for the viewer)
 //   card.md           the model card (written by people, from the files above)
-//   model.onnx        the same network for ONNX Runtime (coronanet export, issue 4)
+//   model.onnx        the same network for ONNX Runtime (coronanet export)
 #pragma once
 
 #include <array>
@@ -17,42 +17,13 @@
 #include <nlohmann/json.hpp>
 
 #include "corona/image.h"
-#include "corona/preprocess.h"
+#include "corona/plans.h"
 #include "corona_native/checkpoint.h"
 
 namespace corona::native {
 
-struct LabelInfo {
-  int value = 0;
-  std::string name;                       // machine name: "background", "ggo", ...
-  std::string display_name;               // for people: "Ground-glass opacity", ...
-  std::array<std::uint8_t, 3> colour{};   // sRGB overlay colour
-};
-
-struct ModelPlans {
-  static constexpr int kFormatVersion = 1;
-  std::string name = "corona-net";
-  std::string version;          // the release, e.g. "1.0.0"
-  std::string task = "multiclass";
-  ModelConfig model;
-  int input_size = 256;         // the network sees input_size x input_size
-  float input_mean = 0.5f;      // x = (v / input_max - mean) / std, v the 8-bit-range intensity
-  float input_std = 0.25f;
-  float input_max = 255.0f;
-  IntensityWindow hu_window = kLungWindow;  // HU input -> 0..input_max before normalisation
-  std::vector<LabelInfo> labels;            // index = label value
-  nlohmann::json files = nlohmann::json::object();    // role -> file name in the folder
-  nlohmann::json training = nlohmann::json::object(); // data fingerprint, run options, epochs
-  nlohmann::json onnx = nlohmann::json::object();     // opset, operators, fp16 requirements
-
-  nlohmann::json to_json() const;
-  // Validates types and ranges; a plans file from a newer format is refused with a message.
-  static Expected<ModelPlans> from_json(const nlohmann::json& j);
-};
-
-// The label table of a task: multiclass = background, GGO, consolidation, effusion with the
-// core's default overlay colours; binary = background, lesion.
-std::vector<LabelInfo> default_labels(const std::string& task);
+// ModelPlans, LabelInfo, InputSpec and default_labels (the plans.json contract) are the core's:
+// corona/plans.h, shared with the browser.
 
 // Plans implied by a checkpoint (name and version given; files and training left empty).
 ModelPlans plans_from_checkpoint(const CheckpointMeta& meta, const std::string& name, const std::string& version);
@@ -66,7 +37,7 @@ struct ModelSource {
 };
 Expected<ModelSource> resolve_model(const std::string& path);
 
-// plans.json / any JSON file, written atomically (path.tmp, then rename), 2-space indented.
+// plans.json / any JSON file, written atomically (write_file_atomically), 2-space indented.
 Expected<bool> write_json_file(const std::string& path, const nlohmann::json& j);
 Expected<nlohmann::json> read_json_file(const std::string& path, std::uint64_t max_bytes = 16u << 20);
 

@@ -30,21 +30,12 @@ struct OnnxExportOptions {
 };
 
 // Writes `model` with eval semantics (running BatchNorm statistics folded into the preceding
-// convolution's weights and bias, no BatchNormalization node) to path + ".tmp", runs
-// onnx::checker::check_model and strict shape inference on that file, then renames it onto `path`.
+// convolution's weights and bias by fold_batchnorm, no BatchNormalization node) to
+// temp_path_for(path), runs onnx::checker::check_model and strict shape inference on that file,
+// then replace_file's it onto `path` (corona/file_io.h); on failure no temp file is left.
 // Returns the operator types used, sorted and unique (for the model card). The model is not changed.
 Expected<std::vector<std::string>> export_onnx(CoronaNet& model, const OnnxExportOptions& options,
                                                const std::string& path);
-
-// A convolution (weight [out, in, kh, kw], bias [out] or undefined) followed by `bn` in eval mode,
-// as one convolution: weight * s, (bias - running_mean) * s + beta with s = gamma / sqrt(var + eps)
-// per output channel. Computed in double, returned as float32 on the CPU.
-struct FoldedConv {
-  torch::Tensor weight;
-  torch::Tensor bias;
-};
-FoldedConv fold_batchnorm(const torch::Tensor& conv_weight, const torch::Tensor& conv_bias,
-                          const torch::nn::BatchNorm2dImpl& bn);
 
 // What the exported "cam" output holds, computed with LibTorch: sum_c w_c * features_c over the
 // classification head's weights, no bias: [N, 1, h, w]. Throws std::logic_error without a head.

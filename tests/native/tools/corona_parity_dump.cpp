@@ -54,11 +54,12 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "cli/cli_util.h"
 #include "corona/image_io.h"
 #include "corona/metrics.h"
 #include "corona/preprocess.h"
+#include "corona/report.h"  // finite_or_null
 #include "corona_native/checkpoint.h"
-#include "corona_native/cli_util.h"
 #include "corona_native/dataset.h"
 #include "corona_native/inference.h"
 #include "corona_native/onnx_export.h"
@@ -118,7 +119,7 @@ nlohmann::json write_tensor(const fs::path& dir, const std::string& file, const 
 torch::Tensor model_input(const std::vector<ImageU8>& slices, int size, const CheckpointMeta& meta) {
   torch::Tensor x = torch::empty({static_cast<std::int64_t>(slices.size()), 1, size, size});
   for (std::size_t i = 0; i < slices.size(); ++i) {
-    const ImageF in = model_input_from_u8(slices[i], size, meta.input_mean, meta.input_std);
+    const ImageF in = model_input_from_u8(slices[i], size, meta.input.mean, meta.input.std);
     std::copy(in.pixels.begin(), in.pixels.end(), x.data_ptr<float>() + i * in.pixels.size());
   }
   return x;
@@ -176,7 +177,7 @@ Expected<Row> slice_scores(const SlicePrediction& p, const SegCase& c, int num_c
     auto sm = segmentation_metrics(p.labels, c.labels, SegmentationOptions{{1, 2, 3}, EmptyPolicy::kNaN});
     if (!sm) return sm.error();
     for (int k = 0; k < 3; ++k)
-      v.emplace_back(class_name(4, k + 1) + "_dice", sm->per_class[static_cast<std::size_t>(k)].values.dice);
+      v.emplace_back(default_labels("multiclass")[static_cast<std::size_t>(k + 1)].name + "_dice", sm->per_class[static_cast<std::size_t>(k)].values.dice);
   }
   if (libtorch) {
     if (libtorch->pixels.size() != p.labels.pixels.size()) return make_error("label maps differ in size");
@@ -258,7 +259,7 @@ int split_dump(const Args& a) {
   fs::create_directories(work / "inputs");
   fs::create_directories(work / "libtorch");
   const CheckpointMeta& meta = pred.meta();
-  const int s = meta.input_size;
+  const int s = meta.input.size;
   const int c = pred.num_classes();
 
   nlohmann::json onnx = nlohmann::json::object();
@@ -275,8 +276,8 @@ int split_dump(const Args& a) {
                              {"data", a.data},
                              {"split", a.split},
                              {"input_size", s},
-                             {"input_mean", meta.input_mean},
-                             {"input_std", meta.input_std},
+                             {"input_mean", meta.input.mean},
+                             {"input_std", meta.input.std},
                              {"num_classes", c},
                              {"onnx", onnx},
                              {"libtorch_threads", pred.threads()},
@@ -287,7 +288,7 @@ int split_dump(const Args& a) {
   for (const SegCase& sc : *cases) {
     const std::string name = case_name(sc.index);
     // The Predictor's own preprocessing (Predictor::predict_slice): same function, same arguments.
-    const ImageF in = model_input_from_u8(sc.image, s, meta.input_mean, meta.input_std);
+    const ImageF in = model_input_from_u8(sc.image, s, meta.input.mean, meta.input.std);
     const std::string input_file = "inputs/" + name + ".input.f32";
     write_bytes(work / input_file, in.pixels.data(), in.pixels.size() * sizeof(float));
     auto p = pred.predict_slice(sc.image);
@@ -435,7 +436,7 @@ int run(const Args& a) {
   fs::create_directories(out);
 
   nlohmann::json manifest = {{"checkpoint", a.checkpoint}, {"config", meta.model.to_json()},
-                             {"input_size", meta.input_size}};
+                             {"input_size", meta.input.size}};
   for (const bool fp16 : {false, true}) {
     OnnxExportOptions o;
     o.fp16 = fp16;
@@ -457,7 +458,7 @@ int run(const Args& a) {
   std::sort(slices.begin(), slices.end(), [](const auto& x, const auto& y) { return x.first < y.first; });
   if (slices.empty()) return fail("no tr_im_*.png under " + a.fixtures + "/medseg");
 
-  const int s = meta.input_size;
+  const int s = meta.input.size;
   std::vector<ImageU8> all;
   for (const auto& [name, img] : slices) {
     manifest["cases"].push_back(run_case(model, out, name + "_s" + std::to_string(s), model_input({img}, s, meta)));

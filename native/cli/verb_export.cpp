@@ -7,38 +7,54 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/flags.h"
+#include "cli/verbs.h"
+#include "corona/file_io.h"
 #include "corona_native/checkpoint.h"
-#include "corona_native/cli_util.h"
 #include "corona_native/model_package.h"
 #include "corona_native/onnx_export.h"
-#include "corona_native/verbs.h"
 
 namespace corona::native {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kExportUsage =
-    "usage: coronanet export --checkpoint CKPT --out DIR [options]\n"
-    "  --checkpoint CKPT       a checkpoint written by coronanet train (usually best.pt)\n"
-    "  --out DIR               model folder to write (created), e.g. models/corona-net:\n"
-    "                            model.pt            weights (no optimizer state)\n"
-    "                            model.onnx          the network for ONNX Runtime (fp32, BN folded)\n"
-    "                            model.fp16.onnx     float16 inside, float32 input/outputs (WebGPU\n"
-    "                                                adapters with shader-f16 only)\n"
-    "                            plans.json          preprocessing/postprocessing contract\n"
-    "                            training_data.sha256  sha256sum listing of the training files\n"
-    "                            training_log.jsonl  per-epoch log (copied from CKPT's folder)\n"
-    "                            metrics.json        with --val-summary / --test-summary\n"
-    "  --name NAME             model name (default corona-net)\n"
-    "  --version V             release version (required, e.g. 1.0.0)\n"
-    "  --data DIR              the data folder it was trained on, for the fingerprint (default: the\n"
-    "                          --data recorded in the checkpoint)\n"
-    "  --val-summary FILE      summary.json of coronanet evaluate --split val (--ucsd) on CKPT\n"
-    "  --test-summary FILE     summary.json of coronanet evaluate --split test, once the model is chosen\n"
-    "Files are written atomically; existing files of the same names are replaced.\n";
+struct ExportArgs {
+  std::string checkpoint, out, name = "corona-net", version, data, val_summary, test_summary;
+};
 
-int usage_error(const std::string& message) { return native::usage_error("export", message, kExportUsage); }
+// The flag table; its defaults are a's values.
+Command export_command(ExportArgs& a) {
+  Command c;
+  c.verb = "export";
+  c.synopsis = "--checkpoint CKPT --out DIR [options]";
+  c.flags = {
+      {{"--checkpoint"}, "CKPT", "a checkpoint written by coronanet train (usually best.pt)", "",
+       set_text(a.checkpoint), true},
+      {{"--out"}, "DIR",
+       "model folder to write (created), e.g. models/corona-net:\n"
+       "  model.pt            weights (no optimizer state)\n"
+       "  model.onnx          the network for ONNX Runtime (fp32, BN folded)\n"
+       "  model.fp16.onnx     float16 inside, float32 input/outputs (WebGPU\n"
+       "                      adapters with shader-f16 only)\n"
+       "  plans.json          preprocessing/postprocessing contract\n"
+       "  training_data.sha256  sha256sum listing of the training files\n"
+       "  training_log.jsonl  per-epoch log (copied from CKPT's folder)\n"
+       "  metrics.json        with --val-summary / --test-summary",
+       "", set_text(a.out), true},
+      {{"--name"}, "NAME", "model name", a.name, set_text(a.name)},
+      {{"--version"}, "V", "release version (required, e.g. 1.0.0)", "", set_text(a.version), true},
+      {{"--data"}, "DIR",
+       "the data folder it was trained on, for the fingerprint (default: the\n--data recorded in the checkpoint)",
+       "", set_text(a.data)},
+      {{"--val-summary"}, "FILE", "summary.json of coronanet evaluate --split val (--ucsd) on CKPT", "",
+       set_text(a.val_summary)},
+      {{"--test-summary"}, "FILE", "summary.json of coronanet evaluate --split test, once the model is chosen", "",
+       set_text(a.test_summary)},
+  };
+  c.epilogue = "Files are written atomically; existing files of the same names are replaced.\n";
+  return c;
+}
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "coronanet export: %s\n", message.c_str());
@@ -59,52 +75,19 @@ Expected<nlohmann::json> summary_digest(const std::string& path, const std::stri
   return d;
 }
 
-Expected<bool> write_text_file(const fs::path& path, const std::string& text) {
-  const std::string tmp = path.string() + ".tmp";
-  std::FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (f == nullptr) return make_error("cannot write " + tmp);
-  const bool ok = std::fwrite(text.data(), 1, text.size(), f) == text.size();
-  if (std::fclose(f) != 0 || !ok) return make_error("cannot write " + tmp + " (disk full?)");
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) return make_error("cannot rename " + tmp);
-  return true;
-}
-
-struct ExportArgs {
-  std::string checkpoint, out, name = "corona-net", version, data, val_summary, test_summary;
-};
-
 }  // namespace
 
 int run_export(int argc, char** argv) {
   ExportArgs a;
-  for (int i = 0; i < argc; ++i) {
-    const std::string flag = argv[i];
-    if (flag == "-h" || flag == "--help") {
-      std::fputs(kExportUsage, stdout);
-      return 0;
-    }
-    if (flag.rfind("--", 0) != 0) return usage_error("unexpected argument '" + flag + "'");
-    if (i + 1 >= argc) return usage_error(flag + " needs a value");
-    const std::string v = argv[++i];
-    if (flag == "--checkpoint") a.checkpoint = v;
-    else if (flag == "--out") a.out = v;
-    else if (flag == "--name") a.name = v;
-    else if (flag == "--version") a.version = v;
-    else if (flag == "--data") a.data = v;
-    else if (flag == "--val-summary") a.val_summary = v;
-    else if (flag == "--test-summary") a.test_summary = v;
-    else return usage_error("unknown option '" + flag + "'");
-  }
-  if (a.checkpoint.empty()) return usage_error("--checkpoint CKPT is required");
-  if (a.out.empty()) return usage_error("--out DIR is required");
-  if (a.version.empty()) return usage_error("--version V is required");
-  if (a.name.empty() || a.name.find('/') != std::string::npos) return usage_error("--name must be a plain name");
+  const Command command = export_command(a);
+  if (const auto done = parse_command_line(command, argc, argv)) return *done;
+  if (a.name.empty() || a.name.find('/') != std::string::npos) return usage_error(command, "--name must be a plain name");
 
   auto loaded = load_model_from_checkpoint(a.checkpoint);
   if (!loaded) return fail(loaded.error().message);
   CheckpointMeta meta = loaded->meta;
   if (a.data.empty()) a.data = meta.options.value("data_dir", std::string());
-  if (a.data.empty()) return usage_error("the checkpoint records no data folder: give --data DIR");
+  if (a.data.empty()) return usage_error(command, "the checkpoint records no data folder: give --data DIR");
   const bool used_ucsd = meta.options.value("use_ucsd", meta.model.classification_head);
 
   std::fprintf(stderr, "coronanet export: fingerprinting the training data in %s\n", a.data.c_str());
@@ -143,7 +126,7 @@ int run_export(int argc, char** argv) {
                     {"best_epoch", meta.best_epoch},
                     {"best_val_mean_fg_dice", meta.best_metric},
                     {"options", meta.options}};
-  if (auto w = write_text_file(out / "training_data.sha256", fingerprint->listing); !w) return fail(w.error().message);
+  if (auto w = write_file_atomically((out / "training_data.sha256").string(), fingerprint->listing); !w) return fail(w.error().message);
 
   OnnxExportOptions onnx_options;
   onnx_options.producer_version = a.version;

@@ -8,10 +8,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/flags.h"
+#include "cli/verbs.h"
 #include "corona/file_io.h"
 #include "corona/image_io.h"
 #include "corona/nifti.h"
-#include "corona_native/verbs.h"
 
 namespace corona::native {
 namespace {
@@ -80,21 +81,32 @@ nlohmann::json describe_file(const std::string& path) {
   return out;
 }
 
+// No flags: the files are the arguments.
+Command info_command(std::vector<std::string>& files) {
+  Command c;
+  c.verb = "info";
+  c.synopsis = "FILE...";
+  c.epilogue =
+      "Sniffs and decodes images (NIfTI .nii/.nii.gz, PNG, JPEG) and prints their geometry and\n"
+      "intensity range as JSON, one object per file. Exit status 1 if any file failed.\n";
+  c.positional = append_text(files);
+  return c;
+}
+
 }  // namespace
 
 int run_info(int argc, char** argv) {
-  if (argc < 1) {
-    std::fprintf(stderr, "coronanet info: give at least one file\n");
-    return 2;
-  }
+  std::vector<std::string> files;
+  const Command command = info_command(files);
+  if (const auto done = parse_command_line(command, argc, argv)) return *done;
+  if (files.empty()) return usage_error(command, "give at least one file");
   int failures = 0;
-  for (int i = 0; i < argc; ++i) {
-    const nlohmann::json d = describe_file(argv[i]);
+  for (const std::string& file : files) {
+    const nlohmann::json d = describe_file(file);
     failures += d.contains("error") ? 1 : 0;
     std::printf("%s\n", d.dump(2).c_str());
   }
   return failures == 0 ? 0 : 1;
 }
-
 
 }  // namespace corona::native

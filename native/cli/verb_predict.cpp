@@ -4,54 +4,68 @@
 
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "cli/cli_util.h"
+#include "cli/flags.h"
+#include "cli/verbs.h"
 #include "corona/file_io.h"
-#include "corona_native/cli_util.h"
 #include "corona_native/inference.h"
 #include "corona_native/predict_report.h"
-#include "corona_native/verbs.h"
 
 namespace corona::native {
 namespace {
 
 namespace fs = std::filesystem;
 
-constexpr const char* kPredictUsage =
-    "usage: coronanet predict -i IN -o OUT [--model DIR|CKPT] [options]\n"
-    "  -i, --input IN          a PNG/JPEG slice (8-bit lung window, as the training images), a NIfTI-1\n"
-    "                          file (.nii / .nii.gz, Hounsfield units, 2D or 3D), or a folder of them\n"
-    "                          (not recursive; other files are skipped with a note)\n"
-    "  -o, --output OUT        output folder (created): for each input X.ext\n"
-    "                            X.mask.png      PNG input: 8-bit labels, same size as the input\n"
-    "                            X.mask.nii.gz   NIfTI input: uint8 labels, same shape and affine\n"
-    "                            X.overlay.png   labels over the image (volumes: the slice with the\n"
-    "                                            most lesion, else the middle one; display orientation)\n"
-    "                            X.json          infected probability, per-class areas (px; mm2 and mL\n"
-    "                                            when the file has spacing), per-lung % involved and\n"
-    "                                            severity band, model, seconds\n"
-    "  --model DIR|CKPT        a model folder (plans.json + weights) or a checkpoint from coronanet\n"
-    "                          train (default: the shipped models/corona-net); --checkpoint is an alias\n"
-    "  --batch N               slices per forward pass for volumes (default 8)\n"
-    "  --threads N             CPU threads (default 0 = all cores)\n"
-    "  --device auto|cpu|cuda  (default auto: CUDA when available)\n"
+constexpr const char* kPredictEpilogue =
     "Labels: 0 background, 1 GGO, 2 consolidation, 3 effusion (binary models: 0/1 lesion).\n"
     "HU input goes through the model's HU window (plans.json; lung window [-1350, 150] HU) onto the\n"
-    "8-bit training range; NIfTI\n"
-    "slices are reoriented to radiological display (image left = patient right, anterior up) for\n"
-    "the network and the lung mask, and the mask is written back in the file's voxel order.\n"
+    "8-bit training range; NIfTI slices are reoriented to radiological display (image left =\n"
+    "patient right, anterior up) for the network and the lung mask, and the mask is written back\n"
+    "in the file's voxel order.\n"
     "Research tool, not a diagnostic device. Exit status 1 if any input failed.\n";
 
-int usage_error(const std::string& message) { return native::usage_error("predict", message, kPredictUsage); }
+struct PredictArgs {
+  std::string input, output, model;
+  int batch = 8;
+  PredictorOptions predictor;
+};
 
+// The flag table; its defaults are a's values.
+Command predict_command(PredictArgs& a) {
+  Command c;
+  c.verb = "predict";
+  c.synopsis = "-i IN -o OUT [--model DIR|CKPT] [options]";
+  c.flags = {
+      {{"-i", "--input"}, "IN",
+       "a PNG/JPEG slice (8-bit lung window, as the training images), a NIfTI-1\n"
+       "file (.nii / .nii.gz, Hounsfield units, 2D or 3D), or a folder of them\n"
+       "(not recursive; other files are skipped with a note)",
+       "", set_text(a.input), true},
+      {{"-o", "--output"}, "OUT",
+       "output folder (created): for each input X.ext\n"
+       "  X.mask.png      PNG input: 8-bit labels, same size as the input\n"
+       "  X.mask.nii.gz   NIfTI input: uint8 labels, same shape and affine\n"
+       "  X.overlay.png   labels over the image (volumes: the slice with the\n"
+       "                  most lesion, else the middle one; display orientation)\n"
+       "  X.json          infected probability, per-class areas (px; mm2 and mL\n"
+       "                  when the file has spacing), per-lung % involved and\n"
+       "                  severity band, model, seconds",
+       "", set_text(a.output), true},
+      model_flag(a.model, true),
+      batch_flag(a.batch),
+  };
+  for (Flag& f : compute_flags(a.predictor.threads, a.predictor.device)) c.flags.push_back(std::move(f));
+  c.epilogue = kPredictEpilogue;
+  return c;
+}
 
 std::string lower(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
@@ -83,8 +97,7 @@ bool is_our_output(const std::string& name) {
 }
 
 Expected<bool> write_json(const fs::path& path, const nlohmann::json& j) {
-  const std::string text = j.dump(2) + "\n";
-  return write_file_bytes(path.string(), std::vector<std::uint8_t>(text.begin(), text.end()));
+  return write_file_atomically(path.string(), j.dump(2) + "\n");
 }
 
 // Slices done of total on stderr: one line rewritten on a terminal, a line each otherwise.
@@ -103,8 +116,8 @@ ProgressFn stderr_progress(const std::string& display_name) {
 // The mask, overlay and report of one input, named after its stem.
 Expected<bool> write_outputs(const PredictionOutputs& o, const fs::path& out, const std::string& stem) {
   const std::string mask_name = stem + ".mask." + o.mask_extension;
-  if (auto w = write_file_bytes((out / mask_name).string(), o.mask); !w) return w.error();
-  if (auto w = write_file_bytes((out / (stem + ".overlay.png")).string(), o.overlay_png); !w) return w.error();
+  if (auto w = write_file_atomically((out / mask_name).string(), o.mask); !w) return w.error();
+  if (auto w = write_file_atomically((out / (stem + ".overlay.png")).string(), o.overlay_png); !w) return w.error();
   return true;
 }
 
@@ -140,64 +153,44 @@ Expected<bool> predict_file(Predictor& pred, const fs::path& in, const fs::path&
   return true;
 }
 
+// IN itself, or the files of folder IN that predict reads (sorted; the others skipped with a note).
+Expected<std::vector<fs::path>> input_files(const std::string& input) {
+  std::error_code ec;
+  if (fs::is_regular_file(input, ec)) return std::vector<fs::path>{input};
+  if (!fs::is_directory(input, ec)) return make_error(input + ": no such file or folder");
+  std::vector<fs::path> all, files;
+  for (const auto& e : fs::directory_iterator(input, ec)) all.push_back(e.path());
+  std::sort(all.begin(), all.end());
+  for (const fs::path& p : all) {
+    const std::string name = p.filename().string();
+    if (!fs::is_regular_file(p, ec)) continue;
+    if (is_our_output(name)) {
+      std::fprintf(stderr, "coronanet predict: note: skipping %s (an output of predict)\n", p.string().c_str());
+    } else if (!accepted_name(name)) {
+      std::fprintf(stderr, "coronanet predict: note: skipping %s (not .png/.jpg/.jpeg/.nii/.nii.gz)\n",
+                   p.string().c_str());
+    } else {
+      files.push_back(p);
+    }
+  }
+  if (files.empty()) return make_error("no PNG/JPEG/NIfTI files in " + input);
+  return files;
+}
+
 }  // namespace
 
 int run_predict(int argc, char** argv) {
-  std::string input, output, checkpoint;
-  int batch = 8;
-  PredictorOptions popt;
-  for (int i = 0; i < argc; ++i) {
-    const std::string a = argv[i];
-    if (a == "-h" || a == "--help") {
-      std::fputs(kPredictUsage, stdout);
-      return 0;
-    }
-    if (a.rfind("-", 0) != 0) return usage_error("unexpected argument '" + a + "'");
-    if (i + 1 >= argc) return usage_error(a + " needs a value");
-    const std::string v = argv[++i];
-    if (a == "-i" || a == "--input") input = v;
-    else if (a == "-o" || a == "--output") output = v;
-    else if (a == "--model" || a == "--checkpoint") checkpoint = v;
-    else if (a == "--batch") {
-      if (!parse_int(v, 1, 4096, batch)) return usage_error("bad value '" + v + "' for --batch: expected 1..4096");
-    } else if (std::string err; parse_predictor_flag(a, v, popt, err)) {
-      if (!err.empty()) return usage_error(err);
-    } else {
-      return usage_error("unknown option '" + a + "'");
-    }
-  }
-  if (input.empty()) return usage_error("-i IN is required");
-  if (output.empty()) return usage_error("-o OUT is required");
-  if (checkpoint.empty()) checkpoint = default_model_path();
-
-  std::vector<fs::path> files;
-  std::error_code ec;
-  if (fs::is_directory(input, ec)) {
-    std::vector<fs::path> all;
-    for (const auto& e : fs::directory_iterator(input, ec)) all.push_back(e.path());
-    std::sort(all.begin(), all.end());
-    for (const fs::path& p : all) {
-      const std::string name = p.filename().string();
-      if (!fs::is_regular_file(p, ec)) continue;
-      if (is_our_output(name)) {
-        std::fprintf(stderr, "coronanet predict: note: skipping %s (an output of predict)\n", p.string().c_str());
-      } else if (!accepted_name(name)) {
-        std::fprintf(stderr, "coronanet predict: note: skipping %s (not .png/.jpg/.jpeg/.nii/.nii.gz)\n",
-                     p.string().c_str());
-      } else {
-        files.push_back(p);
-      }
-    }
-    if (files.empty()) {
-      std::fprintf(stderr, "coronanet predict: no PNG/JPEG/NIfTI files in %s\n", input.c_str());
-      return 1;
-    }
-  } else if (fs::is_regular_file(input, ec)) {
-    files.push_back(input);
-  } else {
-    std::fprintf(stderr, "coronanet predict: %s: no such file or folder\n", input.c_str());
+  PredictArgs a;
+  const Command command = predict_command(a);
+  if (const auto done = parse_command_line(command, argc, argv)) return *done;
+  if (a.model.empty()) a.model = default_model_path();
+  auto files = input_files(a.input);
+  if (!files) {
+    std::fprintf(stderr, "coronanet predict: %s\n", files.error().message.c_str());
     return 1;
   }
+  const std::string& output = a.output;
+  std::error_code ec;
   fs::create_directories(output, ec);
   if (ec || !fs::is_directory(output)) {
     std::fprintf(stderr, "coronanet predict: cannot create output folder %s: %s\n", output.c_str(),
@@ -205,21 +198,21 @@ int run_predict(int argc, char** argv) {
     return 1;
   }
 
-  auto predictor = Predictor::load(checkpoint, popt);
+  auto predictor = Predictor::load(a.model, a.predictor);
   if (!predictor) {
     std::fprintf(stderr, "coronanet predict: %s\n", predictor.error().message.c_str());
     return 1;
   }
   int failed = 0;
-  for (const fs::path& f : files) {
-    auto r = predict_file(*predictor, f, output, batch, checkpoint);
+  for (const fs::path& f : *files) {
+    auto r = predict_file(*predictor, f, output, a.batch, a.model);
     if (!r) {
       ++failed;
       std::fprintf(stderr, "coronanet predict: error: %s\n", r.error().message.c_str());
     }
   }
   if (failed > 0) {
-    std::fprintf(stderr, "coronanet predict: %d of %zu inputs failed\n", failed, files.size());
+    std::fprintf(stderr, "coronanet predict: %d of %zu inputs failed\n", failed, files->size());
     return 1;
   }
   return 0;

@@ -1,9 +1,9 @@
 // coronanet: the native command-line front-end. One binary, verbs (nnU-Net / git style); each verb
-// lives in native/src/verb_*.cpp and adapts the shared core and the LibTorch parts.
+// lives in native/cli/verb_*.cpp, parses its flag table and calls corona_native.
 #include <cstdio>
 #include <string>
 
-#include "corona_native/verbs.h"
+#include "cli/verbs.h"
 
 namespace {
 

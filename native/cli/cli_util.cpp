@@ -1,12 +1,9 @@
-#include "corona_native/cli_util.h"
+#include "cli/cli_util.h"
 
 #include <cerrno>
 #include <cmath>
-#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-
-#include "corona_native/inference.h"
 
 namespace corona::native {
 
@@ -20,6 +17,15 @@ bool parse_int(const std::string& s, long lo, long hi, int& out) {
   return true;
 }
 
+bool parse_count(const std::string& s, std::uint64_t lo, std::uint64_t hi, std::uint64_t& out) {
+  // 19 digits always fit in 64 bits; the range check does the rest.
+  if (s.empty() || s.size() > 19 || s.find_first_not_of("0123456789") != std::string::npos) return false;
+  const std::uint64_t v = std::stoull(s);
+  if (v < lo || v > hi) return false;
+  out = v;
+  return true;
+}
+
 bool parse_double(const std::string& s, double& out) {
   if (s.empty()) return false;
   errno = 0;
@@ -28,26 +34,6 @@ bool parse_double(const std::string& s, double& out) {
   if (errno != 0 || *end != '\0' || !std::isfinite(v)) return false;
   out = v;
   return true;
-}
-
-int usage_error(const char* verb, const std::string& message, const char* usage) {
-  std::fprintf(stderr, "coronanet %s: %s\n\n%s", verb, message.c_str(), usage);
-  return 2;
-}
-
-bool parse_predictor_flag(const std::string& flag, const std::string& value, PredictorOptions& options,
-                          std::string& error) {
-  error.clear();
-  if (flag == "--threads") {
-    if (!parse_int(value, 0, 1024, options.threads)) error = "bad value '" + value + "' for --threads: expected 0..1024";
-    return true;
-  }
-  if (flag == "--device") {
-    if (value != "auto" && value != "cpu" && value != "cuda") error = "--device must be auto, cpu or cuda";
-    else options.device = value;
-    return true;
-  }
-  return false;
 }
 
 std::string default_model_path() {
@@ -62,7 +48,5 @@ std::string default_model_path() {
   }
   return relative.string();  // missing: the caller's error names it
 }
-
-nlohmann::json finite_or_null(double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); }
 
 }  // namespace corona::native
