@@ -38,8 +38,18 @@ Expected<LungInvolvement> lung_at(const json& lungs, const char* side) {
   out.lung_px = *lung_px;
   out.lesion_px = *lesion_px;
   out.outside_lesion_px = *outside;
+  const json* found = member(*l, "lung_found");
+  if (found == nullptr || !found->is_boolean()) return field_error(where + ".lung_found", "must be true or false");
+  out.lung_found = found->get<bool>();
   const json* percent = member(*l, "percent_involved");
   const json* band = member(*l, "severity_band");
+  if (!out.lung_found) {  // a lung the mask did not find: nothing graded
+    if (percent == nullptr || !percent->is_null() || band == nullptr || !band->is_null())
+      return field_error(where, "has no lung but a percentage or band");
+    out.percent = std::numeric_limits<double>::quiet_NaN();
+    out.severity_band = kNoSeverityBand;
+    return out;
+  }
   if (percent == nullptr || !percent->is_number()) return field_error(where + ".percent_involved", "must be a number");
   if (band == nullptr || !band->is_number_integer()) return field_error(where + ".severity_band", "must be 0..4");
   out.percent = percent->get<double>();

@@ -266,7 +266,17 @@ void severity_table(const App& a, const SeverityReport& s, bool mm2) {
     }
     ImGui::EndTable();
   }
-  ImGui::Text("Right lung %.1f %%, left lung %.1f %%, both %.1f %%", s.right.percent, s.left.percent,
+  if (!s.total.lung_found) {  // below or above the lungs: no denominator, so nothing to grade
+    ImGui::TextUnformatted("No lung found here: no involvement, no severity band.");
+    return;
+  }
+  auto involvement = [](const char* lung, const LungInvolvement& l) {
+    char text[64];
+    if (l.lung_found) std::snprintf(text, sizeof text, "%s lung %.1f %%", lung, l.percent);
+    else std::snprintf(text, sizeof text, "%s lung not found", lung);
+    return std::string(text);
+  };
+  ImGui::Text("%s, %s, both %.1f %%", involvement("Right", s.right).c_str(), involvement("left", s.left).c_str(),
               s.total.percent);
   ImGui::Text("Severity band %d of 4", s.total.severity_band);
 }

@@ -145,11 +145,11 @@ Expected<bool> predict_file(Predictor& pred, const fs::path& in, const fs::path&
   report["outputs"] = {stem + ".mask." + result->mask_extension, stem + ".overlay.png", stem + ".json"};
   report["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (auto w = write_json(out / (stem + ".json"), report); !w) return w.error();
-  std::fprintf(stderr, "coronanet predict: %s -> %s (infected p = %s, severity band %d)\n", in.string().c_str(),
-               (out / (stem + ".json")).string().c_str(),
-               report["infected_probability"].is_null() ? "n/a"
-                                                        : std::to_string(report["infected_probability"].get<double>()).c_str(),
-               report["severity_band"].get<int>());
+  const nlohmann::json& p = report["infected_probability"];
+  const nlohmann::json& band = report["severity_band"];
+  std::fprintf(stderr, "coronanet predict: %s -> %s (infected p = %s, %s)\n", in.string().c_str(),
+               (out / (stem + ".json")).string().c_str(), p.is_null() ? "n/a" : std::to_string(p.get<double>()).c_str(),
+               band.is_null() ? "no lung found: no severity band" : ("severity band " + band.dump()).c_str());
   return true;
 }
 

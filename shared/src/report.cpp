@@ -16,12 +16,18 @@ namespace {
 
 using nlohmann::json;
 
+// A band, or null for a lung the mask did not find.
+json band_json(const LungInvolvement& l) {
+  return l.lung_found ? json(l.severity_band) : json(nullptr);
+}
+
 json lung_json(const LungInvolvement& l) {
   return {{"lung_px", l.lung_px},
           {"lesion_px", l.lesion_px},
           {"outside_lesion_px", l.outside_lesion_px},
-          {"percent_involved", l.percent},
-          {"severity_band", l.severity_band}};
+          {"lung_found", l.lung_found},
+          {"percent_involved", l.lung_found ? finite_or_null(l.percent) : json(nullptr)},
+          {"severity_band", band_json(l)}};
 }
 
 json classes_json(const ReportInput& in, const ModelPlans& plans) {
@@ -111,8 +117,12 @@ json build_report(const ReportInput& in, const ModelPlans& plans) {
   r["classes"] = classes_json(in, plans);
   r["lungs"] = {{"right", lung_json(in.severity.right)},
                 {"left", lung_json(in.severity.left)},
-                {"total", lung_json(in.severity.total)}};
-  r["severity_band"] = in.severity.total.severity_band;
+                {"total", lung_json(in.severity.total)},
+                {"lesion_px_without_lung", in.severity.lesion_px_without_lung}};
+  r["severity_band"] = band_json(in.severity.total);
+  if (!in.severity.total.lung_found)
+    r["severity_note"] = in.is_volume && in.nz > 1 ? "no lung found in this volume: no involvement, no severity band"
+                                                   : "no lung in this slice: no involvement, no severity band";
   r["model"] = model_json(plans);
   r["note"] = kReportNote;
   return r;

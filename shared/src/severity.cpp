@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <vector>
 
 namespace corona {
@@ -12,6 +13,11 @@ namespace {
 double pixel_area_mm2(const LabelMap& m) { return m.spacing_x * m.spacing_y; }
 
 void finish(LungInvolvement* l) {
+  if (!l->lung_found) {
+    l->percent = std::numeric_limits<double>::quiet_NaN();
+    l->severity_band = kNoSeverityBand;
+    return;
+  }
   l->percent = l->lung_px == 0 ? 0.0 : 100.0 * static_cast<double>(l->lesion_px) / static_cast<double>(l->lung_px);
   l->severity_band = severity_band(l->percent);
 }
@@ -65,6 +71,7 @@ SeverityReport assess_severity(const LabelMap& lesions, const LabelMap& lungs, i
       lesions.pixels.size() != static_cast<std::size_t>(lesions.width > 0 ? lesions.width : 0) *
                                    static_cast<std::size_t>(lesions.height > 0 ? lesions.height : 0)) {
     r.classes = class_areas(LabelMap{}, num_classes);
+    for (LungInvolvement* l : {&r.right, &r.left, &r.total}) finish(l);  // no lung: nothing to grade
     return r;
   }
   bool has_right = false, has_left = false;
@@ -80,9 +87,11 @@ SeverityReport assess_severity(const LabelMap& lesions, const LabelMap& lungs, i
         side = &r.right;
       } else if (lung == 2) {
         side = &r.left;
+      } else if (is_lesion && !has_right && !has_left) {
+        ++r.lesion_px_without_lung;  // no lung to attribute it to
       } else if (is_lesion) {
         // Outside both masks: by side, or the only lung there is.
-        const bool right = has_right && has_left ? x < mid : has_right || (!has_left && x < mid);
+        const bool right = has_right && has_left ? x < mid : has_right;
         side = right ? &r.right : &r.left;
         ++side->outside_lesion_px;
       }
@@ -94,6 +103,9 @@ SeverityReport assess_severity(const LabelMap& lesions, const LabelMap& lungs, i
   r.total.lung_px = r.right.lung_px + r.left.lung_px;
   r.total.lesion_px = r.right.lesion_px + r.left.lesion_px;
   r.total.outside_lesion_px = r.right.outside_lesion_px + r.left.outside_lesion_px;
+  r.right.lung_found = has_right;
+  r.left.lung_found = has_left;
+  r.total.lung_found = has_right || has_left;
   finish(&r.right);
   finish(&r.left);
   finish(&r.total);
@@ -107,6 +119,7 @@ SeverityReport sum_severity(const std::vector<SeverityReport>& slices, int num_c
     to.lung_px += l.lung_px;
     to.lesion_px += l.lesion_px;
     to.outside_lesion_px += l.outside_lesion_px;
+    to.lung_found = to.lung_found || l.lung_found;
   };
   for (const SeverityReport& s : slices) {
     for (std::size_t c = 0; c < sum.classes.size() && c < s.classes.size(); ++c) {
@@ -117,6 +130,7 @@ SeverityReport sum_severity(const std::vector<SeverityReport>& slices, int num_c
     add(sum.right, s.right);
     add(sum.left, s.left);
     add(sum.total, s.total);
+    sum.lesion_px_without_lung += s.lesion_px_without_lung;
   }
   finish(&sum.right);
   finish(&sum.left);

@@ -109,6 +109,22 @@ test('demo slice (PNG) on the wasm EP: mask equals coronanet predict', async () 
   assertReportsAgree(report, refs.slice.report, 'wasm EP, slice 32');
 });
 
+test('an image without lungs: no percentage and no severity band, in the browser as in predict', async () => {
+  // A committed 64x48 gradient JPEG: not a chest slice, so the classic lung mask finds no lung.
+  const file = path.join(FIXTURES, 'images/gradient_64x48_q95.jpg');
+  const native = predictNative(file, SHIPPED_MODEL, path.join(work, 'no-lung')).report;
+  assert.equal(native.severity_band, null);
+  const loaded = await page.evaluate((b) => window.coronanet.loadFile('gradient.jpg', new Uint8Array(b)),
+                                     Array.from(fs.readFileSync(file)));
+  assert.equal(loaded.error, false, loaded.status);
+  const report = await page.evaluate(() => window.coronanet.run({ backend: 'wasm' }));
+  assert.equal(report.severity_band, null);
+  assert.equal(report.severity_note, native.severity_note);
+  assert.deepEqual(report.lungs.total, native.lungs.total);
+  assert.equal(report.lungs.lesion_px_without_lung, native.lungs.lesion_px_without_lung);
+  await page.screenshot({ path: path.join(ARTIFACTS, 'viewer-no-lung.png') });
+});
+
 test('WebGPU EP (SwiftShader adapter, tiny model): masks equal coronanet predict', async () => {
   // The shipped model takes minutes per slice on a software adapter: the tiny test model checks the
   // same path (session, worker, core post-processing) in seconds.

@@ -275,6 +275,34 @@ TEST_F(InferenceTest, PredictNiftiKeepsShapeAndAffine) {
   fs::remove_all(dir);
 }
 
+TEST_F(InferenceTest, PredictBelowTheLungsGivesNoSeverityBand) {
+  // Two slices of soft tissue in air, no lung (an abdominal slab): whatever the network marks,
+  // the report grades no lung: no percentage, no band, and a note saying why.
+  const std::string dir = temp_path("abdomen");
+  fs::create_directories(dir);
+  VolumeF vol(64, 48, 2, -1000.0f);
+  for (int z = 0; z < 2; ++z)
+    for (int y = 6; y < 42; ++y)
+      for (int x = 6; x < 58; ++x) vol.at(x, y, z) = 40.0f;
+  vol.spacing = {0.8, 0.8, 3.0};
+  vol.affine.m = {0.8, 0, 0, 0, 0, 0.8, 0, 0, 0, 0, 3.0, 0, 0, 0, 0, 1};
+  ASSERT_TRUE(save_nifti_to_file(dir + "/abdomen.nii.gz", vol).ok());
+  const std::string out = dir + "/out";
+  ASSERT_EQ(run_verb(run_predict, {"-i", dir + "/abdomen.nii.gz", "-o", out, "--checkpoint", *ckpt_, "--threads", "1"}), 0);
+  const auto j = read_json(fs::path(out) / "abdomen.json");
+  EXPECT_TRUE(j.at("severity_band").is_null());
+  EXPECT_EQ(j.at("severity_note"), "no lung found in this volume: no involvement, no severity band");
+  for (const char* side : {"right", "left", "total"}) {
+    EXPECT_EQ(j.at("lungs").at(side).at("lung_found"), false) << side;
+    EXPECT_TRUE(j.at("lungs").at(side).at("percent_involved").is_null()) << side;
+    EXPECT_EQ(j.at("lungs").at(side).at("lesion_px"), 0) << side;
+  }
+  std::uint64_t lesion = 0;
+  for (const auto& px : j.at("lesion_px_per_slice")) lesion += px.get<std::uint64_t>();
+  EXPECT_EQ(j.at("lungs").at("lesion_px_without_lung").get<std::uint64_t>(), lesion);
+  fs::remove_all(dir);
+}
+
 TEST_F(InferenceTest, PredictFolderReportsBadFilesAndGoesOn) {
   const std::string dir = temp_path("folder");
   fs::create_directories(dir + "/in");

@@ -23,9 +23,9 @@ SeverityReport severity(bool mm2_known) {
   SeverityReport s;
   s.classes = {ClassArea{90, mm2_known ? 45.0 : 0.0, mm2_known}, ClassArea{6, mm2_known ? 3.0 : 0.0, mm2_known},
                ClassArea{4, mm2_known ? 2.0 : 0.0, mm2_known}, ClassArea{}};
-  s.right = LungInvolvement{20, 10, 2, 50.0, 2};
-  s.left = LungInvolvement{40, 0, 0, 0.0, 0};
-  s.total = LungInvolvement{60, 10, 2, 100.0 / 6.0, 1};
+  s.right = LungInvolvement{20, 10, 2, 50.0, 2, true};
+  s.left = LungInvolvement{40, 0, 0, 0.0, 0, true};
+  s.total = LungInvolvement{60, 10, 2, 100.0 / 6.0, 1, true};
   return s;
 }
 
@@ -55,6 +55,9 @@ TEST(Report, SliceFields) {
   EXPECT_DOUBLE_EQ(r["lungs"]["right"]["percent_involved"].get<double>(), 50.0);
   EXPECT_EQ(r["lungs"]["right"]["severity_band"], 2);
   EXPECT_EQ(r["severity_band"], 1);  // the total's band
+  EXPECT_EQ(r["lungs"]["left"]["lung_found"], true);
+  EXPECT_EQ(r["lungs"]["lesion_px_without_lung"], 0);
+  EXPECT_FALSE(r.contains("severity_note"));
   EXPECT_EQ(r["model"]["name"], "corona-net");
   EXPECT_EQ(r["model"]["version"], "9.9.9");
   EXPECT_EQ(r["model"]["input_size"], 256);
@@ -129,6 +132,41 @@ TEST(Report, SliceOutcomesFillThePerSliceFields) {
   EXPECT_DOUBLE_EQ(in.severity.total.percent, 100.0 * 3.0 / 8.0);
   EXPECT_EQ(in.severity.classes[2].px, 1u);
   EXPECT_EQ(in.severity.classes[0].px, 5u);
+}
+
+TEST(Report, NoLungMeansNoPercentageNoBandAndANote) {
+  // A slice whose lung mask is empty (below the lungs): lesions found, but no lung to grade.
+  LabelMap lesions(4, 1), no_lungs(4, 1, 0);
+  lesions.pixels = {0, 1, 2, 2};
+  ReportInput in;
+  in.file_kind = "png";
+  in.nx = 4;
+  in.ny = 1;
+  set_slice_outcomes(in, {slice_outcome(lesions, no_lungs, 0.6f, 4)}, 4);
+  const nlohmann::json r = build_report(in, plans());
+  EXPECT_TRUE(r["severity_band"].is_null());
+  EXPECT_EQ(r["severity_note"], "no lung in this slice: no involvement, no severity band");
+  for (const char* side : {"right", "left", "total"}) {
+    EXPECT_EQ(r["lungs"][side]["lung_found"], false) << side;
+    EXPECT_TRUE(r["lungs"][side]["percent_involved"].is_null()) << side;
+    EXPECT_TRUE(r["lungs"][side]["severity_band"].is_null()) << side;
+  }
+  EXPECT_EQ(r["lungs"]["lesion_px_without_lung"], 3);
+  EXPECT_EQ(r["classes"][2]["px"], 2);  // the lesions are still reported by class
+
+  // The same slice inside a volume with a chest slice: the volume is graded, the note is gone.
+  LabelMap lungs(4, 1), chest(4, 1, 0);
+  lungs.pixels = {1, 1, 2, 2};
+  chest.pixels = {1, 0, 0, 0};
+  in.is_volume = true;
+  in.ndim = 3;
+  in.nz = 2;
+  set_slice_outcomes(in, {slice_outcome(chest, lungs, 0.1f, 4), slice_outcome(lesions, no_lungs, 0.6f, 4)}, 4);
+  const nlohmann::json v = build_report(in, plans());
+  EXPECT_EQ(v["severity_band"], 1);
+  EXPECT_DOUBLE_EQ(v["lungs"]["total"]["percent_involved"].get<double>(), 25.0);
+  EXPECT_EQ(v["lungs"]["lesion_px_without_lung"], 3);
+  EXPECT_FALSE(v.contains("severity_note"));
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <limits>
@@ -114,9 +115,14 @@ TEST(SeverityAssess, ExactQuarterIsBandOne) {
   const SeverityReport r = assess_severity(les, lungs);
   EXPECT_DOUBLE_EQ(r.right.percent, 25.0);
   EXPECT_EQ(r.right.severity_band, 1);
+  EXPECT_TRUE(r.right.lung_found);
+  // No left lung in the mask: nothing to grade there.
   EXPECT_EQ(r.left.lung_px, 0u);
-  EXPECT_EQ(r.left.percent, 0.0);
-  EXPECT_EQ(r.left.severity_band, 0);
+  EXPECT_FALSE(r.left.lung_found);
+  EXPECT_TRUE(std::isnan(r.left.percent));
+  EXPECT_EQ(r.left.severity_band, kNoSeverityBand);
+  EXPECT_TRUE(r.total.lung_found);
+  EXPECT_DOUBLE_EQ(r.total.percent, 25.0);
 }
 
 TEST(SeverityAssess, MissingLungs) {
@@ -130,19 +136,29 @@ TEST(SeverityAssess, MissingLungs) {
   EXPECT_EQ(r.right.lesion_px, 1u);
   EXPECT_DOUBLE_EQ(r.right.percent, 50.0);
   EXPECT_EQ(r.left.lung_px, 0u);
-  // No lung at all: the image centre (x 5) splits; each side is all lesion.
+  EXPECT_EQ(r.lesion_px_without_lung, 0u);
+  // No lung at all (an abdominal slice): no percentage and no band, never "100 %"; the lesion
+  // pixels stay counted, for no lung.
   les.at(1, 0) = 2;
   r = assess_severity(les, LabelMap(10, 1, 0));
-  EXPECT_EQ(r.right.lesion_px, 1u);
-  EXPECT_EQ(r.left.lesion_px, 1u);
-  EXPECT_DOUBLE_EQ(r.total.percent, 100.0);
-  EXPECT_EQ(r.total.severity_band, 4);
+  EXPECT_EQ(r.lesion_px_without_lung, 2u);
+  for (const LungInvolvement* l : {&r.right, &r.left, &r.total}) {
+    EXPECT_FALSE(l->lung_found);
+    EXPECT_EQ(l->lung_px, 0u);
+    EXPECT_EQ(l->lesion_px, 0u);
+    EXPECT_TRUE(std::isnan(l->percent));
+    EXPECT_EQ(l->severity_band, kNoSeverityBand);
+  }
+  EXPECT_EQ(r.classes[2].px, 1u);
+  EXPECT_EQ(r.classes[3].px, 1u);
 }
 
 TEST(SeverityAssess, SizeMismatchGivesZeros) {
   LabelMap les(4, 4, 1);
   const SeverityReport r = assess_severity(les, LabelMap(4, 3, 1));
   EXPECT_EQ(r.total.lung_px, 0u);
+  EXPECT_FALSE(r.total.lung_found);
+  EXPECT_EQ(r.total.severity_band, kNoSeverityBand);
   EXPECT_EQ(r.classes.size(), 4u);
   EXPECT_EQ(r.classes[1].px, 0u);
 }
@@ -176,6 +192,7 @@ TEST(SeveritySum, AddsPixelsAndRecomputesPercentFromTheSums) {
   b.classes = {ClassArea{21, 10.5, true}, ClassArea{9, 4.5, true}};
   a.right.lung_px = 10;
   a.right.lesion_px = 1;
+  a.right.lung_found = b.right.lung_found = true;
   b.right.lung_px = 30;
   b.right.lesion_px = 9;
   b.right.outside_lesion_px = 2;
@@ -193,9 +210,24 @@ TEST(SeveritySum, AddsPixelsAndRecomputesPercentFromTheSums) {
   EXPECT_DOUBLE_EQ(s.right.percent, 25.0);
   EXPECT_EQ(s.right.severity_band, 1);
   EXPECT_EQ(s.left.lung_px, 0u);
-  EXPECT_DOUBLE_EQ(s.left.percent, 0.0);
-  EXPECT_EQ(s.left.severity_band, 0);
+  EXPECT_FALSE(s.left.lung_found);  // no slice found a left lung
+  EXPECT_EQ(s.left.severity_band, kNoSeverityBand);
   EXPECT_DOUBLE_EQ(s.total.percent, 25.0);
+}
+
+TEST(SeveritySum, SlicesWithoutLungsAddNoInvolvement) {
+  // A chest slice (right lung 4 px, 1 lesion) and an abdominal one (no lung, 3 lesion pixels):
+  // the volume is 25 % involved, and the abdominal lesions are kept apart.
+  LabelMap lungs(4, 1), no_lungs(4, 1, 0), chest(4, 1, 0), belly(4, 1, 0);
+  lungs.pixels = {1, 1, 1, 1};
+  chest.pixels = {1, 0, 0, 0};
+  belly.pixels = {2, 2, 1, 0};
+  const SeverityReport s = sum_severity({assess_severity(chest, lungs), assess_severity(belly, no_lungs)}, 4);
+  EXPECT_TRUE(s.total.lung_found);
+  EXPECT_DOUBLE_EQ(s.total.percent, 25.0);
+  EXPECT_EQ(s.total.severity_band, 1);
+  EXPECT_EQ(s.lesion_px_without_lung, 3u);
+  EXPECT_EQ(s.classes[2].px, 2u);
 }
 
 TEST(SeveritySum, NoSlicesGivesZerosWithEveryClass) {
@@ -203,7 +235,8 @@ TEST(SeveritySum, NoSlicesGivesZerosWithEveryClass) {
   ASSERT_EQ(s.classes.size(), 4u);
   EXPECT_EQ(s.classes[3].px, 0u);
   EXPECT_FALSE(s.classes[3].mm2_known);
-  EXPECT_EQ(s.total.severity_band, 0);
+  EXPECT_FALSE(s.total.lung_found);
+  EXPECT_EQ(s.total.severity_band, kNoSeverityBand);
 }
 
 TEST(SeveritySum, OneSliceEqualsItsOwnReport) {

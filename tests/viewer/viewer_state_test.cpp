@@ -345,7 +345,7 @@ json server_result(const ViewerState& s, std::uint64_t ggo_px) {
   in.infected_probability = {0.25f};
   in.lesion_px = {ggo_px};
   in.severity.classes = {ClassArea{512 * 512 - ggo_px}, ClassArea{ggo_px}, ClassArea{}, ClassArea{}};
-  in.severity.right = LungInvolvement{1000, ggo_px, 0, 100.0 * ggo_px / 1000.0, 4};
+  in.severity.right = LungInvolvement{1000, ggo_px, 0, 100.0 * ggo_px / 1000.0, 4, true};
   in.severity.total = in.severity.right;
   json r = build_report(in, s.model.plans);
   r["seconds"] = 0.4;

@@ -45,8 +45,10 @@ void set_slice_outcomes(ReportInput& in, const std::vector<SliceOutcome>& slices
 
 // The report: file_kind, kind, geometry, infected probability (a volume's: the maximum over
 // slices, with the per-slice list), per-class areas (px; mm² and mL when spacing is known),
-// per-lung involvement and severity band, the model (name, version, task, input size, HU window,
-// config) and the research-use note. NaN and infinities are written as null.
+// per-lung involvement and severity band (null where the lung mask found no such lung; with no
+// lung at all also "severity_note", and the lesion pixels of lung-free slices under
+// lungs.lesion_px_without_lung), the model (name, version, task, input size, HU window, config)
+// and the research-use note. NaN and infinities are written as null.
 nlohmann::json build_report(const ReportInput& in, const ModelPlans& plans);
 
 // v as a JSON number, or null when it is NaN or infinite (JSON has no NaN).
