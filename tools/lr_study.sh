@@ -14,7 +14,7 @@ for task in binary multiclass; do
     run=$out/$task-$lr
     [ -f "$run/done" ] && continue
     build/bin/coronanet train --data "$data" --out "$run" --task $task --lr $lr --size "$size" \
-      --epochs "$epochs" --no-ucsd --threads 1 --schedule constant --warmup-epochs 0
+      --epochs "$epochs" --no-ucsd --threads 1 --schedule constant --warmup-epochs 0 --precision fp32
     touch "$run/done"
   done
 done

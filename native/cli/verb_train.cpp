@@ -5,6 +5,7 @@
 
 #include "cli/flags.h"
 #include "cli/verbs.h"
+#include "corona_native/precision.h"
 #include "corona_native/trainer.h"
 
 namespace corona::native {
@@ -49,6 +50,10 @@ Command train_command(TrainOptions& o) {
       {{"--no-augment"}, "", "no data augmentation", "", set_switch(o.augment, false)},
   };
   for (Flag& f : compute_flags(o.threads, o.device)) c.flags.push_back(std::move(f));
+  c.flags.push_back({{"--precision"}, "auto|bf16|fp32",
+                     "bf16: autocast (bf16 convolutions, fp32 weights and losses); auto: bf16 where\n"
+                     "the CPU has native bf16 math (avx512_bf16 / amx_bf16) or on CUDA, else fp32",
+                     o.precision, set_choice(o.precision, precision_names())});
   c.flags.push_back({{"--resume"}, "", "continue from OUT/checkpoint.pt", "", set_switch(o.resume, true)});
   c.flags.push_back({{"--max-train-slices"}, "N", "use only the first N training slices/images (smoke tests)", "",
                      set_int(o.max_train_slices, 1, 1000000, "expected a positive integer")});
@@ -70,9 +75,9 @@ int run_train(int argc, char** argv) {
     std::fprintf(stderr, "coronanet train: %s\n", result.error().message.c_str());
     return 1;
   }
-  std::fprintf(stderr, "coronanet train: %d epochs done on %s; best val Dice %.4f at epoch %d (%s)\n",
-               result->epochs_completed, result->device.c_str(), result->best_val_dice, result->best_epoch,
-               result->best_path.c_str());
+  std::fprintf(stderr, "coronanet train: %d epochs done on %s in %s; best val Dice %.4f at epoch %d (%s)\n",
+               result->epochs_completed, result->device.c_str(), result->precision.c_str(), result->best_val_dice,
+               result->best_epoch, result->best_path.c_str());
   return 0;
 }
 

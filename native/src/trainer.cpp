@@ -23,6 +23,7 @@
 #include "corona_native/checkpoint.h"
 #include "corona_native/dataset.h"
 #include "corona_native/device.h"
+#include "corona_native/precision.h"
 #include "corona_native/inference.h"
 
 namespace corona::native {
@@ -232,6 +233,7 @@ nlohmann::json TrainOptions::to_json() const {
           {"cls_batches_per_step", cls_batches_per_step},
           {"threads", threads},
           {"device", device},
+          {"precision", precision},
           {"resume", resume},
           {"max_train_slices", max_train_slices}};
 }
@@ -270,7 +272,10 @@ torch::Tensor soft_dice_loss(const torch::Tensor& seg_logits, const torch::Tenso
   return 1.0 - dice.slice(0, 1, classes).mean();
 }
 
-torch::Tensor segmentation_loss(const torch::Tensor& seg_logits, const torch::Tensor& target) {
+torch::Tensor segmentation_loss(const torch::Tensor& seg_logits_any, const torch::Tensor& target) {
+  // Losses in fp32 even under bf16 autocast (softmax and sums lose too much in 8 mantissa bits);
+  // for fp32 logits this is the tensor itself.
+  const torch::Tensor seg_logits = seg_logits_any.to(torch::kFloat32);
   torch::Tensor ce = F::cross_entropy(seg_logits, target,
                                       F::CrossEntropyFuncOptions().ignore_index(kIgnoreLabel));
   // Every pixel ignored: CE is 0/0; count it as 0 rather than poisoning the step with NaN.
@@ -279,7 +284,7 @@ torch::Tensor segmentation_loss(const torch::Tensor& seg_logits, const torch::Te
 }
 
 torch::Tensor classification_loss(const torch::Tensor& cls_logit, const torch::Tensor& label) {
-  return F::binary_cross_entropy_with_logits(cls_logit, label);
+  return F::binary_cross_entropy_with_logits(cls_logit.to(torch::kFloat32), label);
 }
 
 double learning_rate(const TrainOptions& o, std::int64_t step, std::int64_t steps_per_epoch,
@@ -305,6 +310,9 @@ Expected<TrainSummary> train(const TrainOptions& options_in) {
   const auto resolved = resolve_device(o.device);
   if (!resolved) return make_error("train: " + resolved.error().message);
   const torch::Device device = *resolved;
+  const auto precision_or = resolve_precision(o.precision, device);
+  if (!precision_or) return make_error("train: " + precision_or.error().message);
+  const Precision precision = *precision_or;
 
   const int threads = o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   torch::set_num_threads(threads);
@@ -390,11 +398,14 @@ Expected<TrainSummary> train(const TrainOptions& options_in) {
     std::error_code rm;
     fs::remove(log_path, rm);
   }
-  if (auto w = write_file_atomically((fs::path(o.out_dir) / "config.json").string(), o.to_json().dump(2) + "\n"); !w)
+  nlohmann::json config = o.to_json();
+  config["precision_used"] = precision_name(precision);  // what "auto" became on this machine
+  if (auto w = write_file_atomically((fs::path(o.out_dir) / "config.json").string(), config.dump(2) + "\n"); !w)
     return w.error();
 
   TrainSummary summary;
   summary.device = device_name(device);
+  summary.precision = precision_name(precision);
   summary.checkpoint_path = ckpt_path;
   summary.best_path = best_path;
   summary.best_epoch = meta.best_epoch;
@@ -423,28 +434,34 @@ Expected<TrainSummary> train(const TrainOptions& options_in) {
                                    order.begin() + static_cast<std::ptrdiff_t>(std::min(n_train, b0 + batch)));
       const SegBatch sb = make_seg_batch(*train_seg, idx, o.input_size, o.augment, aug_cfg, rng);
       optimizer.zero_grad();
-      const ModelOutput out = model->forward(sb.image.to(device));
-      torch::Tensor seg_loss = segmentation_loss(out.seg_logits, sb.target.to(device));
-      torch::Tensor loss = seg_loss;
+      torch::Tensor seg_loss, loss;
       double cls_value = 0.0;
-      if (o.use_ucsd) {
-        for (int k = 0; k < o.cls_batches_per_step; ++k) {
-          std::vector<std::size_t> cidx;
-          while (cidx.size() < batch) {
-            if (cls_cursor >= cls_order.size()) {  // a new pass over UCSD train
-              cls_order = shuffled_indices(train_cls.size(), rng);
-              cls_cursor = 0;
+      {
+        // Forward passes and losses under the precision's autocast; backward after it, as PyTorch's
+        // autocast recipe has it (gradients reach the fp32 weights in fp32).
+        const AutocastScope autocast(precision, device);
+        const ModelOutput out = model->forward(sb.image.to(device));
+        seg_loss = segmentation_loss(out.seg_logits, sb.target.to(device));
+        loss = seg_loss;
+        if (o.use_ucsd) {
+          for (int k = 0; k < o.cls_batches_per_step; ++k) {
+            std::vector<std::size_t> cidx;
+            while (cidx.size() < batch) {
+              if (cls_cursor >= cls_order.size()) {  // a new pass over UCSD train
+                cls_order = shuffled_indices(train_cls.size(), rng);
+                cls_cursor = 0;
+              }
+              cidx.push_back(cls_order[cls_cursor++]);
             }
-            cidx.push_back(cls_order[cls_cursor++]);
+            const ClsBatch cb = make_cls_batch(train_cls, cidx, o.input_size, o.augment, aug_cfg, rng);
+            const torch::Tensor cls_loss =
+                classification_loss(model->forward(cb.image.to(device)).cls_logit, cb.label.to(device)) /
+                static_cast<double>(o.cls_batches_per_step);
+            loss = loss + o.cls_weight * cls_loss;
+            cls_value += cls_loss.item<double>();
           }
-          const ClsBatch cb = make_cls_batch(train_cls, cidx, o.input_size, o.augment, aug_cfg, rng);
-          const torch::Tensor cls_loss =
-              classification_loss(model->forward(cb.image.to(device)).cls_logit, cb.label.to(device)) /
-              static_cast<double>(o.cls_batches_per_step);
-          loss = loss + o.cls_weight * cls_loss;
-          cls_value += cls_loss.item<double>();
         }
-      }
+      }  // autocast ends
       loss.backward();
       optimizer.step();
       const double loss_value = loss.item<double>();

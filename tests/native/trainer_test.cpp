@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "corona_native/checkpoint.h"
+#include "corona_native/precision.h"
 
 namespace corona::native {
 
@@ -32,6 +33,7 @@ TrainOptions tiny_options(const std::string& data, const std::string& out) {
   o.threads = 1;
   o.progress = false;
   o.device = "cpu";
+  o.precision = "fp32";  // the same arithmetic on every CPU; bf16 has its own tests below
   return o;
 }
 
@@ -200,6 +202,64 @@ TEST_F(TrainerTest, ResumeGivesBitIdenticalWeights) {
   fs::remove_all(part.out_dir);
 }
 
+TEST(TrainerPrecision, ResolvesByNameAndByTheCpu) {
+  EXPECT_EQ(*resolve_precision("fp32", torch::kCPU), Precision::kFp32);
+  EXPECT_EQ(*resolve_precision("bf16", torch::kCPU), Precision::kBf16);
+  EXPECT_EQ(*resolve_precision("auto", torch::kCPU), cpu_has_native_bf16() ? Precision::kBf16 : Precision::kFp32);
+  EXPECT_EQ(*resolve_precision("auto", torch::Device(torch::kCUDA)), Precision::kBf16);
+  auto bad = resolve_precision("fp16", torch::kCPU);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.error().message.find("auto, bf16 or fp32"), std::string::npos) << bad.error().message;
+}
+
+TEST(TrainerPrecision, AutocastScopeRunsConvolutionsInBf16AndRestores) {
+  torch::manual_seed(1);
+  torch::nn::Conv2d conv(torch::nn::Conv2dOptions(2, 3, 3).padding(1));
+  const torch::Tensor x = torch::randn({1, 2, 8, 8});
+  const torch::Tensor reference = conv(x);
+  {
+    const AutocastScope outer(Precision::kBf16, torch::kCPU);
+    {
+      const AutocastScope inner(Precision::kBf16, torch::kCPU);  // nested: still on after it ends
+    }
+    const torch::Tensor y = conv(x);
+    EXPECT_EQ(y.scalar_type(), torch::kBFloat16);
+    // bf16 keeps 8 mantissa bits: close to fp32, not equal.
+    EXPECT_LT((y.to(torch::kFloat32) - reference).abs().max().item<float>(), 0.05f);
+    {
+      const AutocastScope off(Precision::kFp32, torch::kCPU);  // fp32: changes nothing
+      EXPECT_EQ(conv(x).scalar_type(), torch::kBFloat16);
+    }
+  }
+  EXPECT_EQ(conv(x).scalar_type(), torch::kFloat32);
+  EXPECT_TRUE(torch::equal(conv(x), reference));
+  EXPECT_EQ(conv->weight.scalar_type(), torch::kFloat32);
+}
+
+TEST_F(TrainerTest, Bf16TrainingLearnsWithFp32WeightsAndSaysSo) {
+  // bf16 autocast on any CPU (emulated where the CPU lacks it: slower, same numbers).
+  TrainOptions o = tiny_options(*data_, out_dir("bf16"));
+  o.precision = "bf16";
+  o.epochs = 20;
+  o.augment = false;
+  o.lr_schedule = "constant";
+  auto r = train(o);
+  ASSERT_TRUE(r.ok()) << r.error().message;
+  EXPECT_EQ(r->precision, "bf16");
+  const auto& l = r->step_losses;
+  ASSERT_EQ(l.size(), 20u);
+  for (double v : l) EXPECT_TRUE(std::isfinite(v));
+  EXPECT_LT((l[17] + l[18] + l[19]) / 3.0, 0.8 * (l[0] + l[1] + l[2]) / 3.0);
+  const auto config = nlohmann::json::parse(std::ifstream(fs::path(o.out_dir) / "config.json"));
+  EXPECT_EQ(config.at("precision"), "bf16");
+  EXPECT_EQ(config.at("precision_used"), "bf16");
+  // The checkpoint holds fp32 weights: it loads and runs wherever fp32 does.
+  auto best = load_model_from_checkpoint((fs::path(o.out_dir) / "best.pt").string());
+  ASSERT_TRUE(best.ok()) << best.error().message;
+  for (const auto& p : best->model->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat32);
+  fs::remove_all(o.out_dir);
+}
+
 TEST(TrainerCli, RejectsBadValues) {
   auto run = [](std::vector<std::string> args) {
     std::vector<char*> argv;
@@ -213,6 +273,7 @@ TEST(TrainerCli, RejectsBadValues) {
   EXPECT_EQ(run({"--data", "d", "--out", "x", "--arch", "vgg"}), 2);
   EXPECT_EQ(run({"--data", "d", "--out", "x", "--size", "100"}), 2);  // not a multiple of 16
   EXPECT_EQ(run({"--data", "d", "--out", "x", "--bogus", "1"}), 2);
+  EXPECT_EQ(run({"--data", "d", "--out", "x", "--precision", "fp16"}), 2);  // auto, bf16 or fp32
   EXPECT_EQ(run({"--data", "d", "--out", "x", "--batch"}), 2);         // missing value
 }
 

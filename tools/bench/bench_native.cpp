@@ -38,6 +38,7 @@
 #include "corona_native/inference.h"
 #include "corona_native/model.h"
 #include "corona_native/model_package.h"
+#include "corona_native/precision.h"
 #include "corona_native/trainer.h"
 
 namespace {
@@ -54,6 +55,7 @@ constexpr const char* kUsage =
     "  --size N            train: input size (default 256)\n"
     "  --sizes A,B         latency: slice sizes (default 256,512)\n"
     "  --batch N           train: batch size (default 8)\n"
+    "  --precision P       train: fp32, bf16 (autocast) or auto (bf16 where the CPU has it; default fp32)\n"
     "  --base N --depth N  train: network width/depth (default 16 / 4)\n"
     "  --repeats N         timed repeats (default 20 latency, 10 train); 3 warm-up runs first\n"
     "  --threads N         torch threads (default: all cores)\n"
@@ -87,6 +89,7 @@ nlohmann::json stats(const std::vector<double>& ms) {
 struct Args {
   std::string mode, model, fixtures = "tests/fixtures/medseg", slice = "tests/fixtures/medseg/tr_im_0032.png";
   int size = 256, batch = 8, base = 16, depth = 4, repeats = 0, threads = 0;
+  std::string precision = "fp32";
   std::vector<int> sizes{256, 512};
 };
 
@@ -110,6 +113,11 @@ int bench_train(const Args& a) {
     std::fprintf(stderr, "corona_bench: no fixture slices in %s\n", a.fixtures.c_str());
     return 1;
   }
+  auto precision = resolve_precision(a.precision, torch::kCPU);
+  if (!precision) {
+    std::fprintf(stderr, "corona_bench: %s\n", precision.error().message.c_str());
+    return 2;
+  }
   torch::manual_seed(42);
   ModelConfig cfg;
   cfg.base_channels = a.base;
@@ -125,10 +133,14 @@ int bench_train(const Args& a) {
     // One segmentation batch and one classification batch per step, as the trainer does.
     const SegBatch b = make_seg_batch(cases, idx, a.size, true, aug, rng);
     opt.zero_grad();
-    const ModelOutput out = model->forward(b.image);
-    torch::Tensor loss = segmentation_loss(out.seg_logits, b.target);
-    const ModelOutput cls_out = model->forward(b.image);
-    loss = loss + 0.5 * classification_loss(cls_out.cls_logit, torch::ones({a.batch}));
+    torch::Tensor loss;
+    {
+      AutocastScope autocast(*precision, torch::kCPU);
+      const ModelOutput out = model->forward(b.image);
+      loss = segmentation_loss(out.seg_logits, b.target);
+      const ModelOutput cls_out = model->forward(b.image);
+      loss = loss + 0.5 * classification_loss(cls_out.cls_logit, torch::ones({a.batch}));
+    }
     loss.backward();
     opt.step();
   };
@@ -136,6 +148,7 @@ int bench_train(const Args& a) {
   std::fprintf(stderr, "corona_bench: train %d steps of batch %d at %d^2 (+3 warm-up)\n", repeats, a.batch, a.size);
   const auto ms = time_runs(3, repeats, step);
   nlohmann::json j = {{"bench", "train_step"}, {"size", a.size}, {"batch", a.batch},
+                      {"precision", precision_name(*precision)}, {"cpu_native_bf16", cpu_has_native_bf16()},
                       {"slices_per_step", 2 * a.batch}, {"threads", torch::get_num_threads()},
                       {"parameters", model->parameter_count()}};
   j.update(stats(ms));
@@ -348,6 +361,7 @@ int main(int argc, char** argv) {
     if (f == "--model") a.model = v;
     else if (f == "--fixtures") a.fixtures = v;
     else if (f == "--slice") a.slice = v;
+    else if (f == "--precision") a.precision = v;
     else if (f == "--size") ok = parse_int(v, 16, 4096, a.size);
     else if (f == "--batch") ok = parse_int(v, 1, 256, a.batch);
     else if (f == "--base") ok = parse_int(v, 1, 256, a.base);

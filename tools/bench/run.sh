@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# tools/bench/run.sh [MODEL]: the native benchmarks in one run (training throughput at 256²,
+# tools/bench/run.sh [MODEL]: the native benchmarks in one run (training throughput at 256² in fp32 and bf16,
 # per-slice latency at 256² and 512²: LibTorch network, whole predict path,
 # onnxruntime-node on the exported model.onnx; where the server's time goes (corona_bench
 # stages); one 512² slice end to end by LibTorch, onnxruntime-node and the server, interleaved
@@ -15,7 +15,8 @@ mkdir -p build/bench
 out=build/bench/native.jsonl
 {
   echo "{\"bench\":\"machine\",\"cpu\":\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')\",\"cores\":$(nproc),\"date\":\"$(date -u +%FT%TZ)\",\"commit\":\"$(git rev-parse --short HEAD 2>/dev/null || echo unknown)\"}"
-  "$bench" train --size 256 --batch 8
+  "$bench" train --size 256 --batch 8 --precision fp32
+  "$bench" train --size 256 --batch 8 --precision bf16
   "$bench" latency --model "$model" --sizes 256,512
   node tools/bench/ort_node.mjs "$model/model.onnx" 256,512 20
   "$bench" stages --model "$model" --slice tests/fixtures/medseg/tr_im_0032.png

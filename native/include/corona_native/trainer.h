@@ -42,6 +42,9 @@ struct TrainOptions {
   int cls_batches_per_step = 1;  // UCSD batches (of batch_size) per segmentation step
   int threads = 0;               // torch::set_num_threads; 0 = all cores
   std::string device = "auto";   // "auto" (CUDA when available), "cpu", "cuda"
+  // "auto": bf16 autocast where the CPU has native bf16 math (or on CUDA), else fp32; "bf16" or
+  // "fp32" as given (precision.h). Validation always runs in fp32.
+  std::string precision = "auto";
   bool resume = false;           // continue from out_dir/checkpoint.pt
   int max_train_slices = 0;      // > 0: only the first N train slices/images (tests)
   int stop_after_epoch = 0;      // > 0: return after this epoch as if interrupted (tests)
@@ -78,6 +81,7 @@ struct TrainSummary {
   std::vector<EpochMetrics> epochs;  // of this run only (after a resume: the resumed epochs)
   std::vector<double> step_losses;   // total loss of every step of this run
   std::string device;
+  std::string precision;  // "fp32" or "bf16": what the run used
   std::string checkpoint_path;
   std::string best_path;
 };
