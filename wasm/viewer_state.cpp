@@ -10,7 +10,6 @@
 #include "corona/nifti.h"
 #include "corona/report.h"
 #include "corona/segmentation.h"
-#include "server_report.h"
 
 namespace corona::viewer {
 namespace {
@@ -336,11 +335,13 @@ bool ViewerState::accept_output(int k, const float* logits, int classes, int siz
 bool ViewerState::set_server_report(const std::string& json_text) {
   if (run.phase != RunPhase::kRunning || !prediction || prediction->backend != "server")
     return fail("A server report arrived outside a server run.");
-  auto r = read_server_report(json_text, volume_is_hu, slice_count(), model.plans.num_classes());
-  if (!r) return fail(r.error().message);
-  prediction->infected = std::move(r->infected);
-  prediction->whole = std::move(r->severity);
-  prediction->server_report = std::move(r->json);
+  // Never trust a network answer's shape: read_report checks every field it reads, throws nothing.
+  json report = json::parse(json_text, nullptr, /*allow_exceptions=*/false);
+  auto numbers = read_report(report, volume_is_hu, slice_count(), model.plans.num_classes());
+  if (!numbers) return fail("server " + numbers.error().message);  // "server report: FIELD ..."
+  prediction->infected = std::move(numbers->infected_probability);
+  prediction->whole = std::move(numbers->severity);
+  prediction->server_report = std::move(report);
   return true;
 }
 
@@ -430,7 +431,7 @@ json ViewerState::report() const {
   return r;
 }
 
-// Reads only what it writes, never throws: a server's report passed read_server_report's checks of
+// Reads only what it writes, never throws: a server's report passed read_report's checks of
 // these fields.
 std::string ViewerState::report_csv() const {
   const json r = report();

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "corona/segmentation.h"
+#include "json_read.h"
 
 namespace corona {
 
@@ -134,27 +135,22 @@ nlohmann::json label_json(const LabelInfo& l) {
           {"colour", {l.colour[0], l.colour[1], l.colour[2]}}};
 }
 
-// plans.json is read without exceptions: the wasm build catches none (a throw would abort the
-// viewer), so every field's presence and type is checked here and named in the error.
-const nlohmann::json* field(const nlohmann::json& j, const char* key) {
-  if (!j.is_object()) return nullptr;
-  const auto it = j.find(key);
-  return it == j.end() ? nullptr : &*it;
-}
+// plans.json is read without exceptions (json_read.h): every field's presence and type is checked
+// here and named in the error.
 
 std::string mistyped(const std::string& path, const char* what) {
   return "missing or mistyped field " + path + " (expected " + what + ")";
 }
 
 std::string read_string(const nlohmann::json& j, const char* key, const std::string& path, std::string& out) {
-  const nlohmann::json* f = field(j, key);
+  const nlohmann::json* f = json_field(j, key);
   if (f == nullptr || !f->is_string()) return mistyped(path + key, "a string");
   out = f->get<std::string>();
   return "";
 }
 
 std::string read_int(const nlohmann::json& j, const char* key, const std::string& path, int& out) {
-  const nlohmann::json* f = field(j, key);
+  const nlohmann::json* f = json_field(j, key);
   if (f == nullptr || !f->is_number_integer()) return mistyped(path + key, "an integer");
   const auto v = f->get<std::int64_t>();
   if (v < -(1LL << 30) || v > (1LL << 30)) return path + key + " is out of range";
@@ -163,7 +159,7 @@ std::string read_int(const nlohmann::json& j, const char* key, const std::string
 }
 
 std::string read_float(const nlohmann::json& j, const char* key, const std::string& path, float& out) {
-  const nlohmann::json* f = field(j, key);
+  const nlohmann::json* f = json_field(j, key);
   if (f == nullptr || !f->is_number()) return mistyped(path + key, "a number");
   out = f->get<float>();
   return "";
@@ -173,9 +169,9 @@ std::string read_label(const nlohmann::json& j, const std::string& path, LabelIn
   if (std::string e = read_int(j, "value", path, l.value); !e.empty()) return e;
   if (std::string e = read_string(j, "name", path, l.name); !e.empty()) return e;
   l.display_name = display_name_of(l.name);
-  if (field(j, "display_name") != nullptr)
+  if (json_field(j, "display_name") != nullptr)
     if (std::string e = read_string(j, "display_name", path, l.display_name); !e.empty()) return e;
-  const nlohmann::json* c = field(j, "colour");
+  const nlohmann::json* c = json_field(j, "colour");
   if (c == nullptr || !c->is_array() || c->size() != 3) return mistyped(path + "colour", "[r, g, b]");
   for (std::size_t i = 0; i < 3; ++i) {
     const nlohmann::json& v = (*c)[i];
@@ -187,26 +183,26 @@ std::string read_label(const nlohmann::json& j, const std::string& path, LabelIn
 }
 
 std::string read_input(const nlohmann::json& j, InputSpec& in) {
-  const nlohmann::json* input = field(j, "input");
+  const nlohmann::json* input = json_field(j, "input");
   if (input == nullptr || !input->is_object()) return mistyped("input", "an object");
-  const nlohmann::json* size = field(*input, "size");
+  const nlohmann::json* size = json_field(*input, "size");
   if (size == nullptr || !size->is_array() || size->size() != 2 || !(*size)[0].is_number_integer() ||
       (*size)[0] != (*size)[1])
     return "input.size must be [s, s]";
   const std::int64_t side = (*size)[0].get<std::int64_t>();
   in.size = side < 0 || side > kMaxInputSize ? -1 : static_cast<int>(side);  // validate() names it
-  const nlohmann::json* norm = field(*input, "normalisation");
+  const nlohmann::json* norm = json_field(*input, "normalisation");
   if (norm == nullptr || !norm->is_object()) return mistyped("input.normalisation", "an object");
   for (auto [key, out] : {std::pair<const char*, float*>{"max", &in.max}, {"mean", &in.mean}, {"std", &in.std}})
     if (std::string e = read_float(*norm, key, "input.normalisation.", *out); !e.empty()) return e;
-  const nlohmann::json* window = field(*input, "hu_window");
+  const nlohmann::json* window = json_field(*input, "hu_window");
   if (window == nullptr || !window->is_object()) return mistyped("input.hu_window", "an object");
   if (std::string e = read_float(*window, "center", "input.hu_window.", in.hu_window.center); !e.empty()) return e;
   return read_float(*window, "width", "input.hu_window.", in.hu_window.width);
 }
 
 std::string read_plans(const nlohmann::json& j, ModelPlans& p) {
-  const nlohmann::json* format = field(j, "format");
+  const nlohmann::json* format = json_field(j, "format");
   if (format == nullptr || *format != "corona-net-plans") return "not a corona-net plans file";
   int fv = 0;
   if (std::string e = read_int(j, "format_version", "", fv); !e.empty()) return e;
@@ -216,24 +212,24 @@ std::string read_plans(const nlohmann::json& j, ModelPlans& p) {
   for (auto [key, out] : {std::pair<const char*, std::string*>{"name", &p.name}, {"version", &p.version},
                           {"task", &p.task}})
     if (std::string e = read_string(j, key, "", *out); !e.empty()) return e;
-  const nlohmann::json* model = field(j, "model");
+  const nlohmann::json* model = json_field(j, "model");
   if (model == nullptr) return mistyped("model", "an object");
   auto config = ModelConfig::from_json(*model);
   if (!config) return config.error().message;
   p.model = *config;
   if (std::string e = read_input(j, p.input); !e.empty()) return e;
-  const nlohmann::json* labels = field(j, "labels");
+  const nlohmann::json* labels = json_field(j, "labels");
   if (labels == nullptr || !labels->is_array()) return mistyped("labels", "an array");
   for (std::size_t i = 0; i < labels->size(); ++i) {
     LabelInfo l;
     if (std::string e = read_label((*labels)[i], "labels[" + std::to_string(i) + "].", l); !e.empty()) return e;
     p.labels.push_back(std::move(l));
   }
-  const nlohmann::json* files = field(j, "files");
+  const nlohmann::json* files = json_field(j, "files");
   if (files == nullptr || !files->is_object()) return mistyped("files", "an object");
   p.files = *files;
   for (auto [key, out] : {std::pair<const char*, nlohmann::json*>{"training", &p.training}, {"onnx", &p.onnx}}) {
-    const nlohmann::json* f = field(j, key);
+    const nlohmann::json* f = json_field(j, key);
     if (f == nullptr) continue;  // optional
     if (!f->is_object()) return mistyped(key, "an object");
     *out = *f;

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startStaticServer } from './static_server.mjs';
-import { exportTinyModel, tempDir } from '../server/harness.mjs';
+import { chestPhantom, exportTinyModel, niftiBytes, tempDir } from '../server/harness.mjs';
 import {
   ARTIFACTS, CHROMIUM_ARGS, FIXTURES, SHIPPED_MODEL, clickWidget, decodeGreyPng, dicePerSlice, makeSite,
   predictNative, readNiftiLabels, state, waitForRun,
@@ -256,17 +256,23 @@ test('bad input: a clear message, the open image stays, the viewer keeps working
 });
 
 test('a volume run shows progress and can be cancelled; the viewer then runs again', async () => {
-  await page.evaluate(() => window.coronanet.loadDemo('volume'));
+  // 40 slices (~10 s on the wasm EP): long enough that the cancel always lands mid-run, however
+  // slowly a loaded machine answers the test's calls.
+  const phantom = niftiBytes({ dims: [128, 128, 40], values: chestPhantom(128, 128) });
+  const opened = await page.evaluate((b) => window.coronanet.loadFile('phantom40.nii', new Uint8Array(b)),
+                                     Array.from(phantom));
+  assert.equal(opened.slices, 40, opened.status);
   const outcome = page.evaluate(() => window.coronanet.run({ backend: 'wasm' }).then(() => 'finished', (e) => String(e)));
   await page.waitForFunction(() => window.coronanet.state().run.phase === 'running', null, { polling: 10 });
   const running = await state(page);
-  assert.equal(running.run.total, 3);
+  assert.equal(running.run.total, 40);
   await page.evaluate(() => window.coronanet.cancel());
   assert.match(await outcome, /cancelled by the user/);
   const s = await state(page);
   assert.equal(s.run.phase, 'cancelled');
   assert.equal(s.has_prediction, false, 'a partial mask is not kept');
   assert.equal(await page.evaluate(() => window.coronanet.mask()), null);
+  await page.evaluate(() => window.coronanet.loadDemo('volume'));
   const report = await page.evaluate(() => window.coronanet.run({ backend: 'wasm' }));
   assert.equal(report.slices, 3);
 });

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <limits>
 
 namespace corona {
@@ -167,6 +168,85 @@ TEST(Report, NoLungMeansNoPercentageNoBandAndANote) {
   EXPECT_DOUBLE_EQ(v["lungs"]["total"]["percent_involved"].get<double>(), 25.0);
   EXPECT_EQ(v["lungs"]["lesion_px_without_lung"], 3);
   EXPECT_FALSE(v.contains("severity_note"));
+}
+
+TEST(Report, ReadReportGivesBackWhatBuildReportWrote) {
+  // A volume with one lung-free slice: every number read back equals the one written.
+  LabelMap lungs(4, 1), no_lungs(4, 1, 0), chest(4, 1, 0), belly(4, 1, 0);
+  lungs.pixels = {1, 1, 2, 2};
+  chest.pixels = {1, 3, 0, 2};
+  belly.pixels = {2, 0, 0, 1};
+  chest.spacing_known = belly.spacing_known = true;
+  ReportInput in;
+  in.file_kind = "gzip";
+  in.is_volume = true;
+  in.ndim = 3;
+  in.nx = 4;
+  in.ny = 1;
+  in.nz = 2;
+  in.spacing_mm = {0.5, 0.5, 2.0};
+  set_slice_outcomes(in, {slice_outcome(chest, lungs, 0.75f, 4), slice_outcome(belly, no_lungs, kNaN, 4)}, 4);
+  const nlohmann::json written = build_report(in, plans());
+  auto back = read_report(written, true, 2, 4);
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->lesion_px, in.lesion_px);
+  ASSERT_EQ(back->infected_probability.size(), 2u);
+  EXPECT_FLOAT_EQ(back->infected_probability[0], 0.75f);
+  EXPECT_TRUE(std::isnan(back->infected_probability[1]));
+  EXPECT_EQ(back->severity.lesion_px_without_lung, 2u);
+  for (std::size_t c = 0; c < 4; ++c) {
+    EXPECT_EQ(back->severity.classes[c].px, in.severity.classes[c].px) << c;
+    EXPECT_EQ(back->severity.classes[c].mm2_known, in.severity.classes[c].mm2_known) << c;
+    EXPECT_DOUBLE_EQ(back->severity.classes[c].mm2, in.severity.classes[c].mm2) << c;
+  }
+  const LungInvolvement* sides[][2] = {{&back->severity.right, &in.severity.right},
+                                       {&back->severity.left, &in.severity.left},
+                                       {&back->severity.total, &in.severity.total}};
+  for (const auto& [got, want] : sides) {
+    EXPECT_EQ(got->lung_px, want->lung_px);
+    EXPECT_EQ(got->lesion_px, want->lesion_px);
+    EXPECT_EQ(got->lung_found, want->lung_found);
+    EXPECT_DOUBLE_EQ(got->percent, want->percent);
+    EXPECT_EQ(got->severity_band, want->severity_band);
+  }
+  // What the caller has open decides what the report must describe.
+  EXPECT_FALSE(read_report(written, false, 1, 4).ok());
+  EXPECT_FALSE(read_report(written, true, 3, 4).ok());
+  EXPECT_FALSE(read_report(written, true, 2, 2).ok());
+}
+
+TEST(Report, ReadReportRefusesMistypedFieldsWithoutThrowing) {
+  ReportInput in;
+  in.file_kind = "png";
+  in.nx = in.ny = 4;
+  LabelMap lungs(4, 1, 1), lesions(4, 1, 0);
+  set_slice_outcomes(in, {slice_outcome(lesions, lungs, 0.5f, 4)}, 4);
+  const nlohmann::json good = build_report(in, plans());
+  ASSERT_TRUE(read_report(good, false, 1, 4).ok());
+  const struct {
+    const char* what;
+    void (*edit)(nlohmann::json&);
+    const char* message;
+  } cases[] = {
+      {"array", [](nlohmann::json& j) { j = nlohmann::json::array(); }, "report: not a JSON object"},
+      {"kind", [](nlohmann::json& j) { j["kind"] = 3; }, "report: kind must be \"slice\""},
+      {"classes", [](nlohmann::json& j) { j["classes"] = "x"; }, "report: classes must list"},
+      {"class px", [](nlohmann::json& j) { j["classes"][1]["px"] = "7"; }, "report: classes[1].px"},
+      {"lungs", [](nlohmann::json& j) { j["lungs"] = 1; }, "report: lungs is missing"},
+      {"found", [](nlohmann::json& j) { j["lungs"]["right"]["lung_found"] = "yes"; }, "lungs.right.lung_found"},
+      {"percent", [](nlohmann::json& j) { j["lungs"]["total"]["percent_involved"] = nullptr; },
+       "lungs.total.percent_involved"},
+      {"without lung", [](nlohmann::json& j) { j["lungs"].erase("lesion_px_without_lung"); },
+       "lungs.lesion_px_without_lung"},
+      {"probability", [](nlohmann::json& j) { j["infected_probability"] = "high"; }, "infected_probability"},
+  };
+  for (const auto& c : cases) {
+    nlohmann::json j = good;
+    c.edit(j);
+    auto r = read_report(j, false, 1, 4);
+    ASSERT_FALSE(r.ok()) << c.what;
+    EXPECT_NE(r.error().message.find(c.message), std::string::npos) << c.what << ": " << r.error().message;
+  }
 }
 
 }  // namespace

@@ -51,6 +51,13 @@ void set_slice_outcomes(ReportInput& in, const std::vector<SliceOutcome>& slices
 // and the research-use note. NaN and infinities are written as null.
 nlohmann::json build_report(const ReportInput& in, const ModelPlans& plans);
 
+// The numbers of a report that build_report wrote, read back (the browser keeps the server's
+// report and draws from these): severity (classes, lungs, lesion_px_without_lung), per-slice
+// infected probabilities and, for volumes, lesion pixels. The report must describe the image the
+// caller has open: a volume of `slices` slices or one 8-bit slice, num_classes classes. Every
+// field is checked, nothing throws; errors say "report: FIELD ...".
+Expected<ReportInput> read_report(const nlohmann::json& report, bool is_volume, int slices, int num_classes);
+
 // v as a JSON number, or null when it is NaN or infinite (JSON has no NaN).
 nlohmann::json finite_or_null(double v);
 
