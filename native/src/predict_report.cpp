@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
-#include <limits>
 #include <optional>
 #include <utility>
 
@@ -13,7 +11,6 @@
 #include "corona/overlay.h"
 #include "corona/preprocess.h"
 #include "corona/report.h"
-#include "corona/severity.h"
 #include "corona_native/inference.h"
 
 namespace corona::native {

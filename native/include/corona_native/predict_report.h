@@ -82,9 +82,10 @@ struct PredictionOutputs {
   std::shared_ptr<DeferredFiles> deferred;
 };
 
-// The report: file_kind, kind, geometry, infected probability, per-class areas, per-lung
-// involvement, severity band, model, seconds, note. The caller adds "input" and "outputs" (file
-// names are the caller's business; the server names nothing).
+// The core's build_report (corona/report.h) of one pass over the input's slices in display
+// orientation, plus the native extras: model.device (and model.path when given), seconds and, for
+// volumes, which slice the overlay shows. The caller adds "input" and "outputs" (file names are
+// the caller's business; the server names nothing).
 Expected<PredictionOutputs> predict_decoded(Predictor& predictor, const DecodedInput& input,
                                             const PredictBytesOptions& options);
 // decode_input + predict_decoded.
