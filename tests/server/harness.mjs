@@ -73,7 +73,15 @@ export async function startServer(args) {
 export async function api(server, path, { method = 'GET', body, token, headers = {} } = {}) {
   const h = { ...headers };
   if (token) h.Authorization = `Bearer ${token}`;
-  const res = await fetch(server.url + path, { method, body, headers: h });
+  let res;
+  try {
+    res = await fetch(server.url + path, { method, body, headers: h });
+  } catch (e) {
+    // undici says only "fetch failed"; the socket-level cause (ECONNRESET, "other side closed", ...)
+    // is what tells a server fault from a client's reused keep-alive connection.
+    const cause = e.cause ? ` (${e.cause.code || ''} ${e.cause.message || e.cause})` : '';
+    throw new Error(`${method} ${path}: ${e.message}${cause}`, { cause: e });
+  }
   const bytes = Buffer.from(await res.arrayBuffer());
   let json = null;
   if ((res.headers.get('content-type') || '').includes('application/json')) json = JSON.parse(bytes.toString('utf8'));
